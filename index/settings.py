@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     # where things live
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Model cache, embedded Qdrant, uploads.")
     corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Documents ingested at start-up.")
+    models_path: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("POLICYQA_MODELS_DIR", "POLICYQA_MODELS_PATH"),
+        description="Provisioned model cache (default: <data_dir>/models).",
+    )
 
     # embeddings
     embedding_model: str = Field(
@@ -48,6 +53,10 @@ class Settings(BaseSettings):
 
     # retrieval
     default_mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
+    fusion_method: Literal["rrf", "dbsf", "convex"] = "convex"
+    fusion_dense_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    fusion_rrf_k: float = 60.0
+    fusion_depth: int = Field(default=50, description="Candidates taken from each ranker before fusion.")
 
     # API
     api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key for writes.")
@@ -67,7 +76,7 @@ class Settings(BaseSettings):
 
     @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.models_path or self.data_dir / "models"
 
 
 @lru_cache(maxsize=1)

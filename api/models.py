@@ -1,0 +1,168 @@
+"""Typed requests and responses of the HTTP API (and of the CLI and evaluation runner,
+which go through the same service)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from index.types import Hit, Mode, SearchFilters
+
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Filters(BaseModel):
+    """Restrict the search; every field is optional and combined with AND."""
+
+    documents: list[str] | None = Field(default=None, examples=[["plan-action-integration-inclusion-2021-2027"]])
+    kinds: list[Literal["passage", "footnote"]] | None = None
+    funds: list[str] | None = Field(default=None, description="Fund ids or any of their names (FSE+, ESF+...).")
+    languages: list[str] | None = None
+
+    def to_search_filters(self, resolve_fund: callable | None = None) -> SearchFilters:  # type: ignore[valid-type]
+        funds = self.funds
+        if funds and resolve_fund is not None:
+            funds = [resolve_fund(f) or f for f in funds]
+        return SearchFilters(doc_ids=self.documents, kinds=self.kinds, funds=funds, languages=self.languages)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Quels fonds européens soutiennent l’intégration des migrants ?",
+                    "top_k": 5,
+                    "mode": "hybrid",
+                },
+                {"question": "Quel est le rôle du réseau européen d’intégration ?"},
+            ]
+        }
+    )
+
+    question: Question = Field(description="The question, in French or another EU language (1-2,000 characters).")
+    top_k: int = Field(default=5, ge=1, le=20)
+    mode: Mode | None = Field(default=None, description="bm25, dense or hybrid (default: the best measured).")
+    filters: Filters | None = None
+    generate: bool | None = Field(
+        default=None, description="Also write a generated answer when an LLM endpoint is configured."
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not any(ch.isalnum() for ch in value):
+            raise ValueError("The question has no letters or digits: write a question in words.")
+        return value
+
+
+class Citation(BaseModel):
+    doc_id: str
+    title: str
+    section_path: list[str]
+    page_start: int | None = None
+    page_end: int | None = None
+    start: int = Field(description="Character offset of the passage in the document's clean text.")
+    end: int
+    source_path: str = ""
+
+
+class FootnoteOut(BaseModel):
+    number: int
+    text: str
+    urls: list[str] = []
+
+
+class PassageRef(BaseModel):
+    """A passage mentioned alongside a hit (e.g. the passage citing a footnote hit)."""
+
+    id: str
+    text: str
+    citation: Citation
+
+
+class CitedPassage(BaseModel):
+    marker: int = Field(description="The number used in the answer's [n] markers.")
+    id: str
+    kind: Literal["passage", "footnote"]
+    text: str
+    score: float
+    dense_score: float | None = None
+    sparse_score: float | None = None
+    citation: Citation
+    footnotes: list[FootnoteOut] = []
+    funds: list[str] = []
+    legal_refs: list[str] = []
+    urls: list[str] = []
+    language: str = "fr"
+    cited_by: list[PassageRef] = []
+
+    @classmethod
+    def from_hit(cls, hit: Hit, marker: int) -> CitedPassage:
+        p = hit.passage
+        return cls(
+            marker=marker,
+            id=p.id,
+            kind=p.kind,
+            text=p.text,
+            score=hit.score,
+            dense_score=hit.dense_score,
+            sparse_score=hit.sparse_score,
+            citation=citation_of(p),
+            footnotes=[FootnoteOut(number=f.number, text=f.text, urls=f.urls) for f in p.footnotes],
+            funds=p.funds,
+            legal_refs=p.legal_refs,
+            urls=p.urls,
+            language=p.language,
+            cited_by=[PassageRef(id=c.id, text=c.text, citation=citation_of(c)) for c in hit.cited_by],
+        )
+
+
+def citation_of(p) -> Citation:  # noqa: ANN001 - ingest.models.Passage
+    return Citation(
+        doc_id=p.doc_id,
+        title=p.title,
+        section_path=p.section_path,
+        page_start=p.page_start,
+        page_end=p.page_end,
+        start=p.start,
+        end=p.end,
+        source_path=p.source_path,
+    )
+
+
+class AnswerSentence(BaseModel):
+    text: str
+    markers: list[int] = Field(description="Markers [n] of the passages the sentence comes from.")
+
+
+class GeneratedAnswer(BaseModel):
+    text: str
+    model: str
+    markers: list[int] = []
+    removed_markers: list[int] = Field(default=[], description="Citations the model invented, removed.")
+
+
+class AskResponse(BaseModel):
+    question: str
+    language: str
+    mode: Mode
+    answerable: bool
+    answer: str | None = Field(default=None, description="Extractive answer with [n] markers.")
+    sentences: list[AnswerSentence] = []
+    message: str | None = Field(default=None, description="Plain explanation when there is no answer.")
+    passages: list[CitedPassage] = []
+    generated: GeneratedAnswer | None = None
+    timings_ms: dict[str, float] = {}
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: Mode
+    passages: list[CitedPassage]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    detail: str | list | dict | None = None

@@ -1,0 +1,188 @@
+"""Incremental, idempotent indexing of documents into Qdrant, as a Haystack pipeline.
+
+Per document: read and chunk (ingest/), fingerprint the passages, and compare with the
+manifest. Unchanged: nothing is written. Changed: the new passages are embedded and
+upserted first (deterministic ids, so a re-run overwrites rather than duplicates), then the
+document's points with another fingerprint are deleted, then the manifest is updated. At
+every moment a query finds the old version, the new one, or both, never neither; an ingest
+killed midway leaves a fingerprint mismatch that the next run repairs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from haystack import Pipeline
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.types import DuplicatePolicy
+
+from index.documents import PassagesToDocuments, fingerprint
+from index.settings import Settings, get_settings
+from index.sparse import FrenchSparseDocumentEmbedder
+from index.store import DocumentManifest, get_document_store
+from ingest.models import ParsedDocument, Passage
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["added", "updated", "unchanged"]
+
+
+@dataclass
+class DocumentResult:
+    doc_id: str
+    outcome: Outcome
+    passages: int
+    footnotes: int
+    source_path: str
+    seconds: float = 0.0
+
+
+@dataclass
+class IngestReport:
+    documents: list[DocumentResult] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=lambda: {"parse": 0.0, "embed_index": 0.0})
+
+    @property
+    def written(self) -> int:
+        return sum(1 for d in self.documents if d.outcome != "unchanged")
+
+    def summary(self) -> str:
+        if not self.documents:
+            return "No documents found."
+        lines = [
+            f"{d.doc_id}: {d.outcome} ({d.passages} passages, {d.footnotes} footnotes)" for d in self.documents
+        ]
+        if self.written == 0:
+            lines.append("Index already up to date: nothing written.")
+        return "\n".join(lines)
+
+
+def build_indexing_pipeline(settings: Settings) -> Pipeline:
+    """passages -> documents -> dense embedder -> French sparse embedder -> Qdrant writer."""
+    from index.embedders import document_embedder
+
+    dense = document_embedder(settings)
+    dense.meta_fields_to_embed = ["embed_context"]
+    dense.embedding_separator = "\n\n"
+    pipe = Pipeline()
+    pipe.add_component("to_documents", PassagesToDocuments())
+    pipe.add_component("dense", dense)
+    pipe.add_component("sparse", FrenchSparseDocumentEmbedder())
+    pipe.add_component(
+        "writer", DocumentWriter(document_store=get_document_store(settings), policy=DuplicatePolicy.OVERWRITE)
+    )
+    pipe.connect("to_documents.documents", "dense.documents")
+    pipe.connect("dense.documents", "sparse.documents")
+    pipe.connect("sparse.documents", "writer.documents")
+    return pipe
+
+
+class Indexer:
+    """Keeps the Qdrant collection in step with a set of source files."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.store = get_document_store(self.settings)
+        self.manifest = DocumentManifest(self.settings)
+        self._pipeline: Pipeline | None = None
+        self._lock = threading.Lock()  # one writer at a time per process
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            self._pipeline = build_indexing_pipeline(self.settings)
+            self._pipeline.warm_up()
+        return self._pipeline
+
+    def ingest_paths(self, paths: list[Path], report: IngestReport | None = None) -> IngestReport:
+        from ingest.pipeline import parse_and_chunk
+
+        report = report or IngestReport()
+        for path in paths:
+            t0 = time.perf_counter()
+            doc, passages = parse_and_chunk(path)
+            report.timings["parse"] += time.perf_counter() - t0
+            self.ingest_parsed(doc, passages, report)
+        return report
+
+    def ingest_parsed(self, doc: ParsedDocument, passages: list[Passage], report: IngestReport | None = None) -> DocumentResult:
+        """Index one already-parsed document (uploads come this way)."""
+        report = report or IngestReport()
+        t0 = time.perf_counter()
+        fp = fingerprint(passages)
+        with self._lock:
+            previous = self.manifest.get(doc.doc_id)
+            footnotes = sum(1 for p in passages if p.kind == "footnote")
+            result = DocumentResult(doc.doc_id, "unchanged", len(passages) - footnotes, footnotes, doc.source_path)
+            if previous and previous.get("fingerprint") == fp and self._count(doc.doc_id) == len(passages):
+                report.documents.append(result)
+                return result
+            result.outcome = "updated" if previous or self._count(doc.doc_id) else "added"
+            out = self._run_pipeline(passages, fp, report)
+            self.store.delete_by_filter(
+                {
+                    "operator": "AND",
+                    "conditions": [
+                        {"field": "meta.doc_id", "operator": "==", "value": doc.doc_id},
+                        {"field": "meta.doc_fingerprint", "operator": "!=", "value": fp},
+                    ],
+                }
+            )
+            self.manifest.put(
+                {
+                    "doc_id": doc.doc_id,
+                    "title": doc.title,
+                    "source_path": doc.source_path,
+                    "source_format": doc.source_format,
+                    "language": doc.language,
+                    "fingerprint": fp,
+                    "passages": result.passages,
+                    "footnotes": footnotes,
+                    "pages": doc.metadata.get("pages"),
+                    "metadata": {k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)},
+                    "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+            log.info("indexed %s: %s passages written", doc.doc_id, out)
+        result.seconds = time.perf_counter() - t0
+        report.documents.append(result)
+        return result
+
+    def _run_pipeline(self, passages: list[Passage], fp: str, report: IngestReport) -> int:
+        t0 = time.perf_counter()
+        out = self.pipeline.run({"to_documents": {"passages": passages, "fingerprint": fp}})
+        report.timings["embed_index"] = report.timings.get("embed_index", 0.0) + time.perf_counter() - t0
+        return int(out["writer"]["documents_written"])
+
+    def _count(self, doc_id: str) -> int:
+        return self.store.count_documents_by_filter({"field": "meta.doc_id", "operator": "==", "value": doc_id})
+
+    def delete_document(self, doc_id: str) -> int:
+        """Remove every point of a document; returns how many were removed."""
+        with self._lock:
+            removed = self.store.delete_by_filter({"field": "meta.doc_id", "operator": "==", "value": doc_id})
+            self.manifest.delete(doc_id)
+        return removed
+
+    def documents(self) -> list[dict]:
+        return self.manifest.all()
+
+    def sync_corpus(self, corpus_dir: Path | None = None, prune: bool = False) -> IngestReport:
+        """Ingest every supported file of the corpus; with ``prune``, drop documents no longer there."""
+        from ingest.pipeline import iter_corpus
+
+        corpus_dir = corpus_dir or self.settings.corpus_dir
+        paths = iter_corpus(corpus_dir)
+        report = self.ingest_paths(paths)
+        if prune:
+            present = {d.doc_id for d in report.documents}
+            for record in self.manifest.all():
+                if record["doc_id"] not in present and str(record.get("source_path", "")).startswith(str(corpus_dir)):
+                    self.delete_document(record["doc_id"])
+        return report

@@ -1,0 +1,165 @@
+"""Query pipelines: ``bm25`` (French sparse), ``dense`` (e5) and ``hybrid`` (fused).
+
+One Haystack pipeline per mode, built once; the embedding model is shared between them by
+sentence-transformers-haystack's backend cache. A footnote hit comes back with the passages
+that cite it, so a user who finds "the footnote with the link" also sees what it supports.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from haystack import Document, Pipeline, component
+from haystack_integrations.components.retrievers.qdrant import (
+    QdrantEmbeddingRetriever,
+    QdrantSparseEmbeddingRetriever,
+)
+from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
+
+from index.documents import document_to_passage
+from index.fusion import ScoreFusion
+from index.settings import Settings, get_settings
+from index.sparse import FrenchSparseTextEmbedder
+from index.store import get_document_store
+from index.types import MODES, Hit, Mode, SearchFilters
+
+
+def filters_to_haystack(filters: SearchFilters | None) -> dict[str, Any] | None:
+    if filters is None:
+        return None
+    conditions = [
+        {"field": f"meta.{name}", "operator": "in", "value": list(values)}
+        for name, values in (
+            ("doc_id", filters.doc_ids),
+            ("kind", filters.kinds),
+            ("funds", filters.funds),
+            ("language", filters.languages),
+        )
+        if values
+    ]
+    if not conditions:
+        return None
+    return conditions[0] if len(conditions) == 1 else {"operator": "AND", "conditions": conditions}
+
+
+@component
+class FootnoteLinker:
+    """Attaches to every footnote hit the passages that cite it (``meta['cited_by_documents']``)."""
+
+    def __init__(self, document_store: QdrantDocumentStore) -> None:
+        self.document_store = document_store
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        wanted = sorted({i for d in documents if d.meta.get("kind") == "footnote" for i in d.meta.get("cited_by", [])})
+        if wanted:
+            found = self.document_store.filter_documents({"field": "id", "operator": "in", "value": wanted})
+            by_id = {d.id: d for d in found}
+            for doc in documents:
+                if doc.meta.get("kind") == "footnote":
+                    doc.meta["cited_by_documents"] = [by_id[i] for i in doc.meta.get("cited_by", []) if i in by_id]
+        return {"documents": documents}
+
+
+def build_query_pipeline(mode: Mode, settings: Settings, store: QdrantDocumentStore) -> Pipeline:
+    from index.embedders import text_embedder
+
+    pipe = Pipeline()
+    if mode in ("dense", "hybrid"):
+        pipe.add_component("dense_embedder", text_embedder(settings))
+        pipe.add_component("dense_retriever", QdrantEmbeddingRetriever(document_store=store))
+        pipe.connect("dense_embedder.embedding", "dense_retriever.query_embedding")
+    if mode in ("bm25", "hybrid"):
+        pipe.add_component("sparse_embedder", FrenchSparseTextEmbedder())
+        pipe.add_component("sparse_retriever", QdrantSparseEmbeddingRetriever(document_store=store))
+        pipe.connect("sparse_embedder.sparse_embedding", "sparse_retriever.query_sparse_embedding")
+    pipe.add_component("footnotes", FootnoteLinker(store))
+    if mode == "hybrid":
+        pipe.add_component(
+            "fusion",
+            ScoreFusion(settings.fusion_method, settings.fusion_dense_weight, settings.fusion_rrf_k),
+        )
+        pipe.connect("dense_retriever.documents", "fusion.dense_documents")
+        pipe.connect("sparse_retriever.documents", "fusion.sparse_documents")
+        pipe.connect("fusion.documents", "footnotes.documents")
+    else:
+        pipe.connect(f"{'dense' if mode == 'dense' else 'sparse'}_retriever.documents", "footnotes.documents")
+    return pipe
+
+
+class Retriever:
+    """Search over the index. Thread-safe: pipelines hold no per-query state."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.store = get_document_store(self.settings)
+        self._pipelines: dict[str, Pipeline] = {}
+        self._lock = threading.Lock()
+
+    def pipeline(self, mode: Mode) -> Pipeline:
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+        with self._lock:
+            if mode not in self._pipelines:
+                pipe = build_query_pipeline(mode, self.settings, self.store)
+                pipe.warm_up()
+                self._pipelines[mode] = pipe
+            return self._pipelines[mode]
+
+    def warm_up(self) -> None:
+        for mode in MODES:
+            self.pipeline(mode)
+
+    def search(
+        self,
+        query: str,
+        mode: Mode | None = None,
+        top_k: int = 10,
+        filters: SearchFilters | None = None,
+        language: str | None = None,
+    ) -> list[Hit]:
+        from ingest.enrich import detect_language
+        from ingest.funds import expand_query
+
+        mode = mode or self.settings.default_mode
+        pipe = self.pipeline(mode)
+        hs_filters = filters_to_haystack(filters)
+        depth = max(top_k, self.settings.fusion_depth) if mode == "hybrid" else top_k
+        inputs: dict[str, dict[str, Any]] = {}
+        if mode in ("dense", "hybrid"):
+            inputs["dense_embedder"] = {"text": query}
+            inputs["dense_retriever"] = {"filters": hs_filters, "top_k": depth}
+        if mode in ("bm25", "hybrid"):
+            lang = language or detect_language(query, fallback="fr")
+            inputs["sparse_embedder"] = {"text": query, "language": lang, "expansions": expand_query(query)}
+            inputs["sparse_retriever"] = {"filters": hs_filters, "top_k": depth}
+        if mode == "hybrid":
+            inputs["fusion"] = {"top_k": top_k}
+        documents: list[Document] = pipe.run(inputs)["footnotes"]["documents"]
+        return [self._hit(doc, rank, mode) for rank, doc in enumerate(documents[:top_k], start=1)]
+
+    @staticmethod
+    def _hit(doc: Document, rank: int, mode: Mode) -> Hit:
+        meta = doc.meta
+        dense = meta.pop("dense_score", doc.score if mode == "dense" else None)
+        sparse = meta.pop("sparse_score", doc.score if mode == "bm25" else None)
+        cited_by = [document_to_passage(d) for d in meta.pop("cited_by_documents", [])]
+        return Hit(
+            passage=document_to_passage(doc),
+            score=float(doc.score or 0.0),
+            rank=rank,
+            dense_score=dense,
+            sparse_score=sparse,
+            cited_by=cited_by,
+        )
+
+    def get_document_passages(self, doc_id: str) -> list[Hit]:
+        docs = self.store.filter_documents({"field": "meta.doc_id", "operator": "==", "value": doc_id})
+        docs.sort(key=lambda d: (d.meta.get("kind") != "passage", d.meta.get("order", 0)))
+        return [Hit(passage=document_to_passage(d), score=0.0, rank=i) for i, d in enumerate(docs, start=1)]
+
+    def passages_with_fund(self, fund_id: str, limit: int = 200) -> list[Hit]:
+        docs = self.store.filter_documents({"field": "meta.funds", "operator": "in", "value": [fund_id]})
+        docs.sort(key=lambda d: (d.meta.get("doc_id", ""), d.meta.get("kind") != "passage", d.meta.get("order", 0)))
+        return [Hit(passage=document_to_passage(d), score=0.0, rank=i) for i, d in enumerate(docs[:limit], start=1)]
