@@ -1,0 +1,121 @@
+"""The dense embedders of the indexing and query pipelines, configured from Settings.
+
+Both Haystack components are built with the same model, device and loading options, so the
+Sentence Transformers backend cache of sentence-transformers-haystack gives them (and
+:func:`load_sentence_transformer`) one shared model per process instead of one each.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from haystack.utils import ComponentDevice
+from haystack_integrations.components.embedders.sentence_transformers import (
+    SentenceTransformersDocumentEmbedder,
+    SentenceTransformersTextEmbedder,
+)
+
+from index.provision import resolve_model
+from index.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+#: Default batch sizes: small on CPU keeps padding waste and latency spikes low; a GPU wants
+#: large batches to be busy.
+CPU_BATCH_SIZE = 16
+GPU_BATCH_SIZE = 128
+
+_threads_lock = threading.Lock()
+_threads_set = False
+
+
+def embedding_device(settings: Settings) -> str:
+    """``settings.device`` when given, else ``cuda`` when a GPU is visible, else ``cpu``."""
+    if settings.device:
+        return settings.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def embedding_batch_size(settings: Settings, device: str) -> int:
+    if settings.batch_size:
+        return settings.batch_size
+    return GPU_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
+
+
+def available_cpus() -> int:
+    """CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.
+
+    torch sizes its thread pool from the host's cores, which in a container limited to a few
+    CPUs oversubscribes them and makes every matmul slower.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def configure_cpu_threads() -> int:
+    """Size torch's intra-op pool to the usable CPUs, once, unless OMP_NUM_THREADS decides."""
+    global _threads_set
+    import torch
+
+    with _threads_lock:
+        if not _threads_set and not os.environ.get("OMP_NUM_THREADS"):
+            torch.set_num_threads(available_cpus())
+        _threads_set = True
+    return torch.get_num_threads()
+
+
+def _embedder_kwargs(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
+    model, prompts = resolve_model(settings)
+    device = embedding_device(settings)
+    if device == "cpu":
+        configure_cpu_threads()
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "device": ComponentDevice.from_str(device),
+        "batch_size": embedding_batch_size(settings, device),
+        "progress_bar": False,
+        "normalize_embeddings": True,
+        # a folder on disk never needs the Hub; ids follow HF_HUB_OFFLINE as usual
+        "local_files_only": Path(model).expanduser().is_dir(),
+    }
+    return kwargs, prompts
+
+
+def text_embedder(settings: Settings | None = None) -> SentenceTransformersTextEmbedder:
+    """Query embedder: prepends the model's query prompt (``"query: "`` for e5)."""
+    kwargs, prompts = _embedder_kwargs(settings or get_settings())
+    return SentenceTransformersTextEmbedder(prefix=prompts.get("query", ""), **kwargs)
+
+
+def document_embedder(settings: Settings | None = None) -> SentenceTransformersDocumentEmbedder:
+    """Passage embedder: prepends the model's passage prompt (``"passage: "`` for e5)."""
+    kwargs, prompts = _embedder_kwargs(settings or get_settings())
+    return SentenceTransformersDocumentEmbedder(prefix=prompts.get("passage", ""), **kwargs)
+
+
+def load_sentence_transformer(settings: Settings | None = None) -> SentenceTransformer:
+    """The raw SentenceTransformer, loaded once per process and shared with the components.
+
+    Prompts are not applied here: pass ``prompt=`` (see :func:`index.provision.resolve_model`)
+    or ``prompt_name="query"`` / ``"passage"`` to ``encode`` for models that define them.
+    """
+    embedder = text_embedder(settings)
+    embedder.warm_up()
+    if embedder.embedding_backend is None:  # warm_up always sets it; keeps type checkers honest
+        raise RuntimeError(f"Could not load the embedding model {embedder.model!r}.")
+    return embedder.embedding_backend.model
