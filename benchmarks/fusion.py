@@ -15,7 +15,7 @@ from pathlib import Path
 from haystack import Document
 
 from evaluation.gold import load_gold
-from evaluation.metrics import is_relevant
+from evaluation.metrics import RetrievedPassage, relevance
 from index.documents import passage_to_document
 from index.fusion import fuse
 from index.indexing import Indexer
@@ -59,7 +59,9 @@ def main() -> None:
         dense_runs.append(dense)
         sparse_runs.append(sparse)
         pool = {d.id: d for d in dense + sparse}
-        relevant.append({i for i, d in pool.items() if is_relevant(d.content or "", d.meta.get("doc_id"), q)})
+        relevant.append(
+            {i for i, d in pool.items() if relevance(q, RetrievedPassage(i, d.meta["doc_id"], d.meta["kind"], d.content or ""))}
+        )
 
     rows = [("dense", *_scores(dense_runs, relevant)), ("bm25", *_scores(sparse_runs, relevant))]
     for k in (2, 10, 20, 40, 60):
@@ -71,9 +73,9 @@ def main() -> None:
         rows.append((f"{method} w={w}", *_scores(runs, relevant)))
 
     print(f"{len(questions)} answerable questions from {args.gold}")
-    print(f"{'method':<22} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}")
+    print(f"{'method':<30} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7}")
     for name, h1, h5, mrr in rows:
-        print(f"{name:<22} {h1:6.3f} {h5:6.3f} {mrr:7.3f}")
+        print(f"{name:<30} {h1:6.3f} {h5:6.3f} {mrr:7.3f}")
 
 
 if __name__ == "__main__":

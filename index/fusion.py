@@ -8,6 +8,11 @@ method and its parameters are settings chosen by measurement (benchmarks/fusion.
 * ``dbsf``: distribution-based score fusion (Qdrant's): each list's scores are scaled by
   mean ± 3σ to [0, 1], then summed with weights;
 * ``convex``: min-max normalised scores, ``α·dense + (1-α)·lexical``.
+
+Measured on the dev set (20 answerable questions, candidates at depth 50, MRR@10 / hit@5):
+dense alone 0.776 / 0.85, French BM25 0.512 / 0.70; RRF (k 2-60, weights 0.5-0.8) at best
+equal to dense (0.776-0.779); DBSF 0.716-0.783; convex α=0.8 0.783 / 0.85, the default.
+Weighting the lexical side by query language (less for non-French questions) did not help.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ def fuse(
     dense: list[Document],
     lexical: list[Document],
     method: FusionMethod = "convex",
-    dense_weight: float = 0.7,
+    dense_weight: float = 0.8,
     rrf_k: float = 60.0,
     top_k: int = 10,
 ) -> list[Document]:
@@ -79,7 +84,7 @@ class ScoreFusion:
     """Haystack component around :func:`fuse`."""
 
     def __init__(
-        self, method: FusionMethod = "convex", dense_weight: float = 0.7, rrf_k: float = 60.0, top_k: int = 10
+        self, method: FusionMethod = "convex", dense_weight: float = 0.8, rrf_k: float = 60.0, top_k: int = 10
     ) -> None:
         self.method, self.dense_weight, self.rrf_k, self.top_k = method, dense_weight, rrf_k, top_k
 

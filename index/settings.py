@@ -7,12 +7,13 @@ so that the same code runs embedded (default) or against a server by one setting
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,12 +55,15 @@ class Settings(BaseSettings):
     # retrieval
     default_mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
     fusion_method: Literal["rrf", "dbsf", "convex"] = "convex"
-    fusion_dense_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    fusion_dense_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     fusion_rrf_k: float = 60.0
     fusion_depth: int = Field(default=50, description="Candidates taken from each ranker before fusion.")
 
     # API
-    api_keys: list[str] = Field(default_factory=list, description="Keys accepted in X-API-Key for writes.")
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Keys accepted in X-API-Key for writes: a JSON list or comma-separated.",
+    )
     read_requires_key: bool = False
     ingest_on_startup: bool = True
     max_question_chars: int = 2000
@@ -69,6 +73,17 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """Accept ``'["k1", "k2"]'`` and the more natural ``k1,k2`` (a bare key crashed start-up)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [k.strip() for k in text.split(",") if k.strip()]
+        return value
 
     @property
     def qdrant_path(self) -> Path:

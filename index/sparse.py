@@ -21,6 +21,7 @@ import re
 import unicodedata
 import zlib
 from collections import Counter
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -118,10 +119,12 @@ class FrenchSparseDocumentEmbedder:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        out = []
         for doc in documents:
             text = (doc.meta.get(self.text_field) if self.text_field else None) or doc.content or ""
-            doc.sparse_embedding = bm25_document_vector(self._analyzer.terms(text), self.k1, self.b, self.avgdl)
-        return {"documents": documents}
+            vector = bm25_document_vector(self._analyzer.terms(text), self.k1, self.b, self.avgdl)
+            out.append(replace(doc, sparse_embedding=vector))
+        return {"documents": out}
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(self, k1=self.k1, b=self.b, avgdl=self.avgdl, text_field=self.text_field)

@@ -7,6 +7,7 @@ component (document store, retrievers, the documents manifest) shares it through
 
 from __future__ import annotations
 
+import atexit
 import threading
 import uuid
 from typing import Any
@@ -45,7 +46,8 @@ def get_document_store(settings: Settings, embedding_dim: int = 384) -> QdrantDo
                 sparse_idf=True,
                 return_embedding=False,
                 progress_bar=False,
-                payload_fields_to_index=PAYLOAD_INDEXES,
+                # embedded Qdrant filters by scanning and warns that indexes do nothing there
+                payload_fields_to_index=PAYLOAD_INDEXES if settings.qdrant_url else None,
                 write_batch_size=256,
             )
             if settings.qdrant_url:
@@ -63,6 +65,8 @@ def get_document_store(settings: Settings, embedding_dim: int = 384) -> QdrantDo
                 settings.qdrant_path.mkdir(parents=True, exist_ok=True)
                 store = QdrantDocumentStore(path=str(settings.qdrant_path), **common)
             store.count_documents()  # connect and create the collection now, not on the first query
+            if not _stores:
+                atexit.register(close_stores)  # close before interpreter teardown, not in __del__
             _stores[key] = store
         return store
 

@@ -86,14 +86,21 @@ def _spans(blocks: list[Block], max_chars: int) -> Iterator[tuple[int, int, list
         yield current[0].start, current[-1].end, current
 
 
-def _sections(doc: ParsedDocument) -> Iterator[list[Block]]:
+def _sections(doc: ParsedDocument, heading_refs: dict[int, list[int]]) -> Iterator[list[Block]]:
+    """Body blocks grouped by section. A note cited in a heading is credited to the first
+    block under it (recorded in ``heading_refs`` by block id), since headings are not passages."""
     group: list[Block] = []
+    pending: list[int] = []
     for block in doc.blocks:
         if block.kind == "heading":
             if group:
                 yield group
             group = []
+            pending.extend(block.footnote_refs)
             continue
+        if pending:
+            heading_refs[id(block)] = pending
+            pending = []
         if group and group[-1].section_path != block.section_path:
             yield group
             group = []
@@ -115,10 +122,13 @@ def chunk_document(doc: ParsedDocument, max_chars: int = DEFAULT_MAX_CHARS) -> l
     passages: list[Passage] = []
     seen: set[str] = set()
     notes_cited: dict[int, list[str]] = {}
-    for section in _sections(doc):
+    heading_refs: dict[int, list[int]] = {}
+    for section in _sections(doc, heading_refs):
         for start, end, blocks in _spans(section, max_chars):
             text = doc.clean_text[start:end]
-            refs = sorted({n for b in blocks for n in b.footnote_refs if b.start < end and b.end > start})
+            refs = sorted(
+                {n for b in blocks for n in [*heading_refs.get(id(b), []), *b.footnote_refs] if b.start < end and b.end > start}
+            )
             notes = [doc.footnotes[n] for n in refs if n in doc.footnotes]
             note_text = " ".join(n.text for n in notes)
             pid = f"{doc.doc_id}:{_hash(text)}"
