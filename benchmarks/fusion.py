@@ -60,7 +60,11 @@ def main() -> None:
         sparse_runs.append(sparse)
         pool = {d.id: d for d in dense + sparse}
         relevant.append(
-            {i for i, d in pool.items() if relevance(q, RetrievedPassage(i, d.meta["doc_id"], d.meta["kind"], d.content or ""))}
+            {
+                i
+                for i, d in pool.items()
+                if relevance(q, RetrievedPassage(i, d.meta["doc_id"], d.meta["kind"], d.content or ""))
+            }
         )
 
     rows = [("dense", *_scores(dense_runs, relevant)), ("bm25", *_scores(sparse_runs, relevant))]

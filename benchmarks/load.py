@@ -92,7 +92,18 @@ def main() -> None:
         "HF_HUB_OFFLINE": "1",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         cwd=REPO,
         env=env,
     )
@@ -126,7 +137,9 @@ def main() -> None:
 
             for q in questions[:4]:  # warm-up
                 one(questions.index(q))
-            print(f"{'clients':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'p50/emb':>8} {'rps/emb':>8}")
+            print(
+                f"{'clients':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'p50/emb':>8} {'rps/emb':>8}"
+            )
             for level in [int(x) for x in args.levels.split(",")]:
                 t = time.perf_counter()
                 with ThreadPoolExecutor(max_workers=level) as pool:
@@ -134,7 +147,9 @@ def main() -> None:
                 wall = time.perf_counter() - t
                 p50, p95, p99 = (_percentile(lat, q) * 1000 for q in (50, 95, 99))
                 rps = args.requests / wall
-                print(f"{level:>7} {p50:8.1f} {p95:8.1f} {p99:8.1f} {rps:7.1f} {p50 / emb_ms:8.2f} {rps / emb_rps:8.2f}")
+                print(
+                    f"{level:>7} {p50:8.1f} {p95:8.1f} {p99:8.1f} {rps:7.1f} {p50 / emb_ms:8.2f} {rps / emb_rps:8.2f}"
+                )
         print(f"server peak memory (VmHWM): {_peak_rss_mb(server.pid):.0f} MB")
     finally:
         server.terminate()

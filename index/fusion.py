@@ -92,7 +92,9 @@ class ScoreFusion:
     def run(
         self, dense_documents: list[Document], sparse_documents: list[Document], top_k: int | None = None
     ) -> dict[str, list[Document]]:
-        docs = fuse(dense_documents, sparse_documents, self.method, self.dense_weight, self.rrf_k, top_k or self.top_k)
+        docs = fuse(
+            dense_documents, sparse_documents, self.method, self.dense_weight, self.rrf_k, top_k or self.top_k
+        )
         return {"documents": docs}
 
     def to_dict(self) -> dict[str, Any]:

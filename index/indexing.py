@@ -56,7 +56,8 @@ class IngestReport:
         if not self.documents:
             return "No documents found."
         lines = [
-            f"{d.doc_id}: {d.outcome} ({d.passages} passages, {d.footnotes} footnotes)" for d in self.documents
+            f"{d.doc_id}: {d.outcome} ({d.passages} passages, {d.footnotes} footnotes)"
+            for d in self.documents
         ]
         if self.written == 0:
             lines.append("Index already up to date: nothing written.")
@@ -75,7 +76,8 @@ def build_indexing_pipeline(settings: Settings) -> Pipeline:
     pipe.add_component("dense", dense)
     pipe.add_component("sparse", FrenchSparseDocumentEmbedder())
     pipe.add_component(
-        "writer", DocumentWriter(document_store=get_document_store(settings), policy=DuplicatePolicy.OVERWRITE)
+        "writer",
+        DocumentWriter(document_store=get_document_store(settings), policy=DuplicatePolicy.OVERWRITE),
     )
     pipe.connect("to_documents.documents", "dense.documents")
     pipe.connect("dense.documents", "sparse.documents")
@@ -111,7 +113,9 @@ class Indexer:
             self.ingest_parsed(doc, passages, report)
         return report
 
-    def ingest_parsed(self, doc: ParsedDocument, passages: list[Passage], report: IngestReport | None = None) -> DocumentResult:
+    def ingest_parsed(
+        self, doc: ParsedDocument, passages: list[Passage], report: IngestReport | None = None
+    ) -> DocumentResult:
         """Index one already-parsed document (uploads come this way)."""
         report = report or IngestReport()
         t0 = time.perf_counter()
@@ -119,7 +123,9 @@ class Indexer:
         with self._lock:
             previous = self.manifest.get(doc.doc_id)
             footnotes = sum(1 for p in passages if p.kind == "footnote")
-            result = DocumentResult(doc.doc_id, "unchanged", len(passages) - footnotes, footnotes, doc.source_path)
+            result = DocumentResult(
+                doc.doc_id, "unchanged", len(passages) - footnotes, footnotes, doc.source_path
+            )
             if previous and previous.get("fingerprint") == fp and self._count(doc.doc_id) == len(passages):
                 report.documents.append(result)
                 return result
@@ -145,7 +151,9 @@ class Indexer:
                     "passages": result.passages,
                     "footnotes": footnotes,
                     "pages": doc.metadata.get("pages"),
-                    "metadata": {k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)},
+                    "metadata": {
+                        k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)
+                    },
                     "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 }
             )
@@ -161,7 +169,9 @@ class Indexer:
         return int(out["writer"]["documents_written"])
 
     def _count(self, doc_id: str) -> int:
-        return self.store.count_documents_by_filter({"field": "meta.doc_id", "operator": "==", "value": doc_id})
+        return self.store.count_documents_by_filter(
+            {"field": "meta.doc_id", "operator": "==", "value": doc_id}
+        )
 
     def delete_document(self, doc_id: str) -> int:
         """Remove every point of a document; returns how many were removed."""
@@ -183,6 +193,8 @@ class Indexer:
         if prune:
             present = {d.doc_id for d in report.documents}
             for record in self.manifest.all():
-                if record["doc_id"] not in present and str(record.get("source_path", "")).startswith(str(corpus_dir)):
+                if record["doc_id"] not in present and str(record.get("source_path", "")).startswith(
+                    str(corpus_dir)
+                ):
                     self.delete_document(record["doc_id"])
         return report

@@ -52,13 +52,17 @@ class FootnoteLinker:
 
     @component.output_types(documents=list[Document])
     def run(self, documents: list[Document]) -> dict[str, list[Document]]:
-        wanted = sorted({i for d in documents if d.meta.get("kind") == "footnote" for i in d.meta.get("cited_by", [])})
+        wanted = sorted(
+            {i for d in documents if d.meta.get("kind") == "footnote" for i in d.meta.get("cited_by", [])}
+        )
         if wanted:
             found = self.document_store.filter_documents({"field": "id", "operator": "in", "value": wanted})
             by_id = {d.id: d for d in found}
             for doc in documents:
                 if doc.meta.get("kind") == "footnote":
-                    doc.meta["cited_by_documents"] = [by_id[i] for i in doc.meta.get("cited_by", []) if i in by_id]
+                    doc.meta["cited_by_documents"] = [
+                        by_id[i] for i in doc.meta.get("cited_by", []) if i in by_id
+                    ]
         return {"documents": documents}
 
 
@@ -161,5 +165,10 @@ class Retriever:
 
     def passages_with_fund(self, fund_id: str, limit: int = 200) -> list[Hit]:
         docs = self.store.filter_documents({"field": "meta.funds", "operator": "in", "value": [fund_id]})
-        docs.sort(key=lambda d: (d.meta.get("doc_id", ""), d.meta.get("kind") != "passage", d.meta.get("order", 0)))
-        return [Hit(passage=document_to_passage(d), score=0.0, rank=i) for i, d in enumerate(docs[:limit], start=1)]
+        docs.sort(
+            key=lambda d: (d.meta.get("doc_id", ""), d.meta.get("kind") != "passage", d.meta.get("order", 0))
+        )
+        return [
+            Hit(passage=document_to_passage(d), score=0.0, rank=i)
+            for i, d in enumerate(docs[:limit], start=1)
+        ]

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     batch_size: int | None = Field(default=None, description="Embedding batch size (default by device).")
 
     # Qdrant: embedded on disk unless a URL is given
-    qdrant_url: str | None = Field(default=None, validation_alias=AliasChoices("QDRANT_URL", "POLICYQA_QDRANT_URL"))
+    qdrant_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("QDRANT_URL", "POLICYQA_QDRANT_URL")
+    )
     qdrant_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("QDRANT_API_KEY", "POLICYQA_QDRANT_API_KEY")
     )

@@ -93,7 +93,9 @@ def term_index(term: str) -> int:
     return zlib.crc32(term.encode("utf-8")) & 0x7FFFFFFF
 
 
-def bm25_document_vector(terms: list[str], k1: float = 1.2, b: float = 0.75, avgdl: float = 120.0) -> SparseEmbedding:
+def bm25_document_vector(
+    terms: list[str], k1: float = 1.2, b: float = 0.75, avgdl: float = 120.0
+) -> SparseEmbedding:
     counts = Counter(terms)
     dl = len(terms)
     norm = k1 * (1 - b + b * dl / avgdl)
@@ -113,7 +115,9 @@ def query_vector(terms: list[str]) -> SparseEmbedding:
 class FrenchSparseDocumentEmbedder:
     """Adds a BM25-weighted French sparse embedding to each document (``content`` or ``meta[field]``)."""
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75, avgdl: float = 120.0, text_field: str | None = "embed_text") -> None:
+    def __init__(
+        self, k1: float = 1.2, b: float = 0.75, avgdl: float = 120.0, text_field: str | None = "embed_text"
+    ) -> None:
         self.k1, self.b, self.avgdl, self.text_field = k1, b, avgdl, text_field
         self._analyzer = FrenchAnalyzer()
 
@@ -152,7 +156,9 @@ class FrenchSparseTextEmbedder:
         return self._analyzers[language]
 
     @component.output_types(sparse_embedding=SparseEmbedding)
-    def run(self, text: str, language: str = "fr", expansions: list[str] | None = None) -> dict[str, SparseEmbedding]:
+    def run(
+        self, text: str, language: str = "fr", expansions: list[str] | None = None
+    ) -> dict[str, SparseEmbedding]:
         analyzer = self._analyzer(language)
         terms = analyzer.terms(text)
         for extra in expansions or []:

@@ -100,7 +100,9 @@ class DocumentManifest:
         if not self.client.collection_exists(self.collection):
             kwargs: dict[str, Any] = {}
             if settings.qdrant_url:
-                kwargs = dict(shard_number=settings.qdrant_shards, replication_factor=settings.qdrant_replicas)
+                kwargs = dict(
+                    shard_number=settings.qdrant_shards, replication_factor=settings.qdrant_replicas
+                )
             self.client.create_collection(self.collection, vectors_config={}, **kwargs)
 
     @staticmethod

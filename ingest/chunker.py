@@ -110,7 +110,9 @@ def _sections(doc: ParsedDocument, heading_refs: dict[int, list[int]]) -> Iterat
 
 
 def _context(doc: ParsedDocument, section_path: list[str]) -> str:
-    return " > ".join([doc.title, *section_path[1:]] if section_path[:1] == [doc.title] else [doc.title, *section_path])
+    return " > ".join(
+        [doc.title, *section_path[1:]] if section_path[:1] == [doc.title] else [doc.title, *section_path]
+    )
 
 
 def _hash(text: str) -> str:
@@ -127,7 +129,12 @@ def chunk_document(doc: ParsedDocument, max_chars: int = DEFAULT_MAX_CHARS) -> l
         for start, end, blocks in _spans(section, max_chars):
             text = doc.clean_text[start:end]
             refs = sorted(
-                {n for b in blocks for n in [*heading_refs.get(id(b), []), *b.footnote_refs] if b.start < end and b.end > start}
+                {
+                    n
+                    for b in blocks
+                    for n in [*heading_refs.get(id(b), []), *b.footnote_refs]
+                    if b.start < end and b.end > start
+                }
             )
             notes = [doc.footnotes[n] for n in refs if n in doc.footnotes]
             note_text = " ".join(n.text for n in notes)

@@ -19,7 +19,9 @@ _LEGAL = re.compile(
     \b(?:COM|C|SWD|SEC|JOIN)\s?\(\d{4}\)\s?\d+(?:\s?final)?(?:/\d)?        # COM(2020) 758 final
     | \b(?:[Dd]irective|[Rr]èglement|[Dd]écision|[Rr]ecommandation|[Rr]egulation|[Dd]ecision)
       (?:\s(?:d['’]exécution|délégué(?:e)?|du\sConseil|de\sla\sCommission|du\sParlement\seuropéen\set\sdu\sConseil))*
-      \s(?:\((?:UE|CE|EU|EC|Euratom)\)\s)?""" + _NUM + r"""                  # Directive 2004/38/CE
+      \s(?:\((?:UE|CE|EU|EC|Euratom)\)\s)?"""
+    + _NUM
+    + r"""                  # Directive 2004/38/CE
     | \b\d{4}/\d{4}\s?\((?:COD|NLE|CNS)\)                                  # 2018/0207 (COD)
     """,
     re.VERBOSE,

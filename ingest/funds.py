@@ -62,7 +62,9 @@ class FundRegistry:
         )
         self._name_ids = [fid for _, fid in names]
         acronyms = sorted(((a, f.id) for f in funds for a in f.acronyms), key=lambda x: -len(x[0]))
-        self._acr_re = re.compile("|".join(f"(?P<a{i}>{_acronym_pattern(a)})" for i, (a, _) in enumerate(acronyms)))
+        self._acr_re = re.compile(
+            "|".join(f"(?P<a{i}>{_acronym_pattern(a)})" for i, (a, _) in enumerate(acronyms))
+        )
         self._acr_ids = [fid for _, fid in acronyms]
         self._lookup = {fold(n): f.id for f in funds for n in [*f.all_names, f.id]}
 

@@ -85,7 +85,9 @@ def _assemble(
         if parts:
             parts.append("\n\n")
             pos += 2
-        blocks.append(Block(kind=kind, text=text, start=pos, end=pos + len(text), section_path=path, footnote_refs=refs))
+        blocks.append(
+            Block(kind=kind, text=text, start=pos, end=pos + len(text), section_path=path, footnote_refs=refs)
+        )
         parts.append(text)
         pos += len(text)
     footnotes: dict[int, Footnote] = {}
@@ -97,7 +99,9 @@ def _assemble(
             prefix = f"\n\n{number}. "
             parts.append(prefix)
             pos += len(prefix)
-            footnotes[number] = Footnote(number=number, text=notes[number], start=pos, end=pos + len(notes[number]))
+            footnotes[number] = Footnote(
+                number=number, text=notes[number], start=pos, end=pos + len(notes[number])
+            )
             parts.append(notes[number])
             pos += len(notes[number])
     return ParsedDocument(
@@ -181,7 +185,15 @@ def read_word_text(path: Path, doc_id: str | None = None, text: str | None = Non
     return doc
 
 
-_WEB_NOISE = {"navigation path", "read more", "members", "en savoir plus", "lire la suite", "share this page", "partager cette page"}
+_WEB_NOISE = {
+    "navigation path",
+    "read more",
+    "members",
+    "en savoir plus",
+    "lire la suite",
+    "share this page",
+    "partager cette page",
+}
 
 
 def _is_heading_line(line: str) -> bool:

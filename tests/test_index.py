@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -29,9 +28,18 @@ def _found(hits, evidence: str, k: int = 5) -> bool:
 @pytest.mark.parametrize(
     ("question", "evidence"),
     [
-        ("Quel est le rôle principal du réseau européen d’intégration ?", "Son rôle principal est de promouvoir la coopération"),
-        ("How will the Commission support migrant entrepreneurs through InvestEU?", "Soutenir l’entrepreneuriat inclusif dans le cadre du programme InvestEU"),
-        ("Was ist die Initiative der Arbeitgeber für die Integration von Flüchtlingen?", "Employeurs unis pour l’intégration"),
+        (
+            "Quel est le rôle principal du réseau européen d’intégration ?",
+            "Son rôle principal est de promouvoir la coopération",
+        ),
+        (
+            "How will the Commission support migrant entrepreneurs through InvestEU?",
+            "Soutenir l’entrepreneuriat inclusif dans le cadre du programme InvestEU",
+        ),
+        (
+            "Was ist die Initiative der Arbeitgeber für die Integration von Flüchtlingen?",
+            "Employeurs unis pour l’intégration",
+        ),
     ],
     ids=["fr", "en", "de"],
 )
@@ -85,10 +93,14 @@ def test_reingest_of_unchanged_corpus_writes_nothing(indexed):
 
 def test_changed_document_is_replaced_without_leftovers(indexed, retriever, tmp_path):
     doc = tmp_path / "note-test-replacement.txt"
-    doc.write_text("Note de test\n\nLe premier paragraphe parle des jardins partagés de Lyon.\n", encoding="utf-8")
+    doc.write_text(
+        "Note de test\n\nLe premier paragraphe parle des jardins partagés de Lyon.\n", encoding="utf-8"
+    )
     first = indexed.ingest_paths([doc]).documents[0]
     assert first.outcome == "added"
-    doc.write_text("Note de test\n\nLe paragraphe révisé parle des bibliothèques de Lille.\n", encoding="utf-8")
+    doc.write_text(
+        "Note de test\n\nLe paragraphe révisé parle des bibliothèques de Lille.\n", encoding="utf-8"
+    )
     second = indexed.ingest_paths([doc]).documents[0]
     assert second.outcome == "updated"
     passages = retriever.get_document_passages("note-test-replacement")
@@ -116,9 +128,13 @@ else:
 
 def test_index_survives_a_process_restart(tmp_path):
     env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path), "POLICYQA_MODELS_DIR": str(SHARED_MODELS)}
-    run = lambda *args: subprocess.run(  # noqa: E731
-        [sys.executable, "-c", _CHILD, *args], env=env, capture_output=True, text=True, check=True
-    ).stdout.strip().splitlines()[-1]
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, *args], env=env, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip().splitlines()[-1]
+
     assert json.loads(run("ingest", str(CORPUS / f"{WEB}.txt"))) == ["added"]
     after = json.loads(run("search"))
     assert after["docs"] and set(after["docs"]) == {WEB} and after["n"] > 0
@@ -133,7 +149,9 @@ def test_unknown_mode_is_refused(retriever):
 def test_sparse_analyzer_keeps_french_text():
     from index.sparse import FrenchAnalyzer
 
-    terms = FrenchAnalyzer().terms("L’intégration via le FSE+ et la directive 2004/38/CE « Västra Götaland » proﬁlage")
+    terms = FrenchAnalyzer().terms(
+        "L’intégration via le FSE+ et la directive 2004/38/CE « Västra Götaland » proﬁlage"
+    )
     assert "integr" in terms and "fse+" in terms and "2004/38/ce" in terms
     assert "vastra" in terms and "profilag" in terms
     assert "l" not in terms and "la" not in terms
