@@ -1,0 +1,197 @@
+"""External benchmarks in the BEIR layout, scored by the same runner as the gold sets.
+
+A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl``
+(``_id``, ``text``) and ``qrels/<split>.tsv`` (``query-id``, ``corpus-id``, ``score``, with a
+header line). Each corpus document becomes a one-block :class:`ParsedDocument`, goes
+through the project's chunker and indexer, and lands in its own data folder and collection,
+so a benchmark never mixes with (or overwrites) the policy corpus. Relevance is per
+document, as in BEIR: a passage is relevant when its document is in the query's qrels.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluation.gold import GoldQuestion
+from index.settings import Settings, get_settings
+from ingest.models import Block, ParsedDocument
+
+BEIR_KIND = "beir"
+
+
+class BeirFormatError(ValueError):
+    """The folder is not a usable BEIR dataset; the message names the file and line."""
+
+
+@dataclass
+class BeirDocument:
+    id: str
+    title: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BeirDataset:
+    name: str
+    folder: Path
+    documents: list[BeirDocument]
+    questions: list[GoldQuestion]  # only the queries with at least one relevant document
+    split: str = "test"
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise BeirFormatError(
+            f"{path} is missing: a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/."
+        )
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BeirFormatError(f"{path}, line {lineno}: not valid JSON ({exc.msg}).") from exc
+            if not isinstance(row, dict) or not str(row.get("_id", "")).strip():
+                raise BeirFormatError(f"{path}, line {lineno}: expected an object with an '_id'.")
+            yield lineno, row
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    """query id -> {doc id: grade}, keeping grades above 0 (BEIR lists some non-relevant pairs as 0)."""
+    if not path.is_file():
+        available = sorted(p.name for p in path.parent.glob("*.tsv")) if path.parent.is_dir() else []
+        hint = f" (available: {', '.join(available)})" if available else ""
+        raise BeirFormatError(f"{path} is missing{hint}: pass split= one of the qrels files.")
+    qrels: dict[str, dict[str, int]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for lineno, row in enumerate(csv.reader(handle, delimiter="\t"), start=1):
+            if not row or (lineno == 1 and row[0].strip().lower() in {"query-id", "query_id", "qid"}):
+                continue
+            if len(row) < 3:
+                raise BeirFormatError(
+                    f"{path}, line {lineno}: expected query-id, corpus-id and score separated by tabs."
+                )
+            try:
+                grade = int(float(row[2]))
+            except ValueError as exc:
+                raise BeirFormatError(f"{path}, line {lineno}: score {row[2]!r} is not a number.") from exc
+            if grade > 0:
+                qrels.setdefault(row[0].strip(), {})[row[1].strip()] = grade
+    return qrels
+
+
+def _language(text: str) -> str:
+    from ingest.enrich import detect_language
+
+    return detect_language(text, fallback="und")
+
+
+def load_beir(folder: Path, split: str = "test") -> BeirDataset:
+    """Read a BEIR folder; queries without judgements are left out, as BEIR's evaluator does."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BeirFormatError(f"{folder} is not a folder: pass the BEIR dataset folder (with corpus.jsonl).")
+    documents = [
+        BeirDocument(
+            id=str(row["_id"]).strip(),
+            title=str(row.get("title") or "").strip(),
+            text=str(row.get("text") or "").strip(),
+            metadata=row.get("metadata") if isinstance(row.get("metadata"), dict) else {},
+        )
+        for _, row in _jsonl(folder / "corpus.jsonl")
+    ]
+    known = {d.id for d in documents}
+    qrels = load_qrels(folder / "qrels" / f"{split}.tsv")
+    questions: list[GoldQuestion] = []
+    for lineno, row in _jsonl(folder / "queries.jsonl"):
+        qid = str(row["_id"]).strip()
+        relevant = {doc_id: grade for doc_id, grade in qrels.get(qid, {}).items() if doc_id in known}
+        if not relevant:
+            continue
+        text = str(row.get("text") or "").strip()
+        if not text:
+            raise BeirFormatError(f"{folder / 'queries.jsonl'}, line {lineno}: query {qid!r} has no text.")
+        questions.append(
+            GoldQuestion(id=qid, lang=_language(text), question=text, kind=BEIR_KIND, qrels=relevant)
+        )
+    if not documents:
+        raise BeirFormatError(f"{folder / 'corpus.jsonl'} holds no documents.")
+    if not questions:
+        raise BeirFormatError(
+            f"No query of {folder / 'queries.jsonl'} has a relevant document in qrels/{split}.tsv."
+        )
+    return BeirDataset(name=folder.name, folder=folder, documents=documents, questions=questions, split=split)
+
+
+def to_parsed_document(doc: BeirDocument, dataset: BeirDataset) -> ParsedDocument:
+    """One block of body text under the document's title; the chunker adds the title to the embedded text."""
+    text = doc.text or doc.title
+    title = doc.title or doc.id
+    language = str(doc.metadata.get("lang") or doc.metadata.get("language") or _language(text))
+    return ParsedDocument(
+        doc_id=doc.id,
+        title=title,
+        source_path=f"{dataset.folder / 'corpus.jsonl'}#{doc.id}",
+        source_format="text",
+        clean_text=text,
+        blocks=[Block(kind="paragraph", text=text, start=0, end=len(text), section_path=[title])],
+        language=language,
+        metadata={"beir": dataset.name},
+    )
+
+
+def collection_name(name: str) -> str:
+    return "beir_" + (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "dataset")
+
+
+def beir_settings(dataset: BeirDataset, base: Settings | None = None) -> Settings:
+    """The base settings, pointed at ``<data_dir>/beir/<name>`` and its own collection.
+
+    The provisioned model cache is shared; corpus start-up ingestion is off, because the
+    corpus is the BEIR one.
+    """
+    base = base or get_settings()
+    data_dir = Path(base.data_dir) / "beir" / collection_name(dataset.name)
+    return base.model_copy(
+        update={
+            "data_dir": data_dir,
+            "models_path": base.models_dir,
+            "corpus_dir": data_dir / "corpus",
+            "qdrant_collection": collection_name(dataset.name),
+            "ingest_on_startup": False,
+        }
+    )
+
+
+def index_beir(dataset: BeirDataset, indexer: Any) -> dict[str, int]:
+    """Chunk and index every document; unchanged documents are skipped by the indexer."""
+    from tqdm.auto import tqdm
+
+    from ingest.chunker import chunk_document
+
+    outcomes: dict[str, int] = {}
+    for doc in tqdm(dataset.documents, desc=f"indexing {dataset.name}", unit="doc"):
+        if not (doc.text or doc.title):
+            continue
+        parsed = to_parsed_document(doc, dataset)
+        result = indexer.ingest_parsed(parsed, chunk_document(parsed))
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+    return outcomes
+
+
+def prepare_beir_service(dataset: BeirDataset, base: Settings | None = None):  # noqa: ANN201 - api.service.PolicyQAService
+    """A service over the dataset's own index (built or brought up to date first)."""
+    from api.service import PolicyQAService
+
+    service = PolicyQAService(beir_settings(dataset, base))
+    service.load()
+    index_beir(dataset, service.indexer)
+    return service
