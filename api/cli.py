@@ -28,7 +28,9 @@ def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached."
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files to ingest (default: the corpus folder).")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files to ingest (default: the corpus folder).")
+    ] = None,
     prune: Annotated[bool, typer.Option(help="Remove indexed corpus documents whose file is gone.")] = False,
 ) -> None:
     """Read, chunk, embed and index documents; unchanged documents are skipped."""
@@ -54,16 +56,29 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full JSON response.")] = False,
 ) -> None:
     """Answer a question from the command line, with citations."""
+    from pydantic import ValidationError
+
     from api.models import AskRequest
     from api.service import get_service
 
+    try:
+        request = AskRequest(question=question, mode=mode, top_k=top_k)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"Error: {problems}", err=True)
+        raise typer.Exit(2) from exc
     service = get_service()
     service.ensure_index()
-    response = service.ask(AskRequest(question=question, mode=mode, top_k=top_k))
+    response = service.ask(request)
     if as_json:
         typer.echo(json.dumps(response.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return
     typer.echo(response.answer or response.message or "")
+    if response.generated is not None:
+        typer.echo(f"\n{response.generated.model}: {response.generated.text}")
+    for warning in response.warnings:
+        typer.echo(f"Note: {warning}", err=True)
+    typer.echo("")
     for i, cited in enumerate(response.passages, start=1):
         c = cited.citation
         where = " > ".join(c.section_path)

@@ -144,6 +144,14 @@ class GeneratedAnswer(BaseModel):
     removed_markers: list[int] = Field(default=[], description="Citations the model invented, removed.")
 
 
+class Answerability(BaseModel):
+    """Why the service did or did not answer: the signals and the rule that combined them."""
+
+    rule: str = Field(description="The decision rule, in words.")
+    signals: dict[str, float | None] = Field(default={}, description="The measured signals the rule reads.")
+    reason: str = Field(default="", description="Which part of the rule decided.")
+
+
 class AskResponse(BaseModel):
     question: str
     language: str
@@ -154,6 +162,10 @@ class AskResponse(BaseModel):
     message: str | None = Field(default=None, description="Plain explanation when there is no answer.")
     passages: list[CitedPassage] = []
     generated: GeneratedAnswer | None = None
+    answerability: Answerability | None = None
+    warnings: list[str] = Field(
+        default=[], description="Things the caller may want to know (e.g. no LLM configured)."
+    )
     timings_ms: dict[str, float] = {}
 
 
@@ -166,3 +178,133 @@ class SearchResponse(BaseModel):
 class ErrorResponse(BaseModel):
     error: str
     detail: str | list | dict | None = None
+
+
+# --- added for the HTTP service (issue 5) ---------------------------------------------------
+
+
+class DocumentInfo(BaseModel):
+    """One ingested document, as recorded in the index manifest."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "reseaux-cooperation-ue-integration-migrants",
+                    "title": "Les réseaux de coopération de l’UE pour l’intégration des migrants",
+                    "source_format": "text",
+                    "language": "fr",
+                    "passages": 18,
+                    "footnotes": 0,
+                }
+            ]
+        },
+    )
+
+    doc_id: str
+    title: str = ""
+    source_path: str = ""
+    source_format: str = ""
+    language: str = "fr"
+    fingerprint: str = ""
+    passages: int = 0
+    footnotes: int = 0
+    pages: int | None = None
+    ingested_at: str | None = None
+    metadata: dict = {}
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentInfo]
+
+
+class DocumentDetail(BaseModel):
+    """A document's manifest record and all its passages, body first then footnotes."""
+
+    document: DocumentInfo
+    passages: list[CitedPassage]
+
+
+class UploadResult(BaseModel):
+    """What an upload did to the index: added, updated (content changed) or unchanged."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "note-integration-2024",
+                    "status": "added",
+                    "title": "Note sur l’intégration",
+                    "passages": 12,
+                    "footnotes": 3,
+                    "seconds": 1.8,
+                }
+            ]
+        }
+    )
+
+    doc_id: str
+    status: Literal["added", "updated", "unchanged"]
+    title: str
+    passages: int
+    footnotes: int
+    seconds: float = 0.0
+
+
+class DeleteResult(BaseModel):
+    doc_id: str
+    removed_points: int = Field(description="Passages and footnotes removed from the index.")
+
+
+class FundSummary(BaseModel):
+    """A fund of the registry and how often the indexed documents mention it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "esf_plus",
+                    "name": "Fonds social européen plus",
+                    "name_en": "European Social Fund Plus",
+                    "acronyms": ["FSE+", "ESF+"],
+                    "aliases": ["Fonds social européen +", "FSE plus"],
+                    "details": {"period": "2021-2027", "successor_of": "esf"},
+                    "passages": 9,
+                    "footnotes": 1,
+                }
+            ]
+        }
+    )
+
+    id: str
+    name: str = Field(description="French name.")
+    name_en: str = ""
+    acronyms: list[str] = []
+    aliases: list[str] = []
+    details: dict = Field(default={}, description="Other registry fields (period, successor_of...).")
+    passages: int = Field(default=0, description="Body passages mentioning the fund.")
+    footnotes: int = Field(default=0, description="Footnotes mentioning the fund.")
+
+
+class FundList(BaseModel):
+    funds: list[FundSummary]
+
+
+class FundDetail(BaseModel):
+    """A fund and every passage and footnote that mentions it, with their links."""
+
+    fund: FundSummary
+    passages: list[CitedPassage]
+    footnotes: list[CitedPassage]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    model: str
+    documents: int = 0
+    detail: str | None = None
