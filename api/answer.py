@@ -274,6 +274,15 @@ class ExtractiveAnswerer:
 
             self.encoder = SentenceEncoder.from_settings(settings or get_settings())
 
+    def prime(self, passages: list[str], limit: int = 50_000) -> int:
+        """Encode the sentences of these passages ahead of the questions; returns how many."""
+        if self.encoder is None:
+            return 0
+        sentences = list(dict.fromkeys(s.text for text in passages for s in split_sentences(text)))[:limit]
+        for i in range(0, len(sentences), 64):
+            self.encoder.passages(sentences[i : i + 64])
+        return len(sentences)
+
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self,
@@ -294,7 +303,9 @@ class ExtractiveAnswerer:
 
     # -- scoring
 
-    def score_sentences(self, query: str, hits: list[Hit], language: str) -> list[ScoredSentence]:
+    def score_sentences(
+        self, query: str, hits: list[Hit], language: str, query_embedding: list[float] | None = None
+    ) -> list[ScoredSentence]:
         """Every sentence of the given hits, best first."""
         if self.encoder is None:
             raise RuntimeError("ExtractiveAnswerer.warm_up() must run before answering.")
@@ -306,7 +317,7 @@ class ExtractiveAnswerer:
         ]
         if not candidates:
             return []
-        q_vec = self.encoder.query(query)
+        q_vec = np.asarray(query_embedding, np.float32) if query_embedding is not None else self.encoder.query(query)
         sims = self.encoder.passages([s.text for _, _, s in candidates]) @ q_vec
         scored: list[ScoredSentence] = []
         for (marker, hit, sent), sim in zip(candidates, sims, strict=True):
@@ -383,11 +394,18 @@ class ExtractiveAnswerer:
 
     @component.output_types(answer=ExtractiveAnswer)
     def run(
-        self, query: str, hits: list[Hit], language: str = "fr", max_marker: int | None = None
+        self,
+        query: str,
+        hits: list[Hit],
+        language: str = "fr",
+        max_marker: int | None = None,
+        query_embedding: list[float] | None = None,
     ) -> dict[str, ExtractiveAnswer]:
-        """Answer from the top ``candidate_passages`` hits; sentences come only from the first ``max_marker``."""
+        """Answer from the top ``candidate_passages`` hits; sentences come only from the first ``max_marker``.
+
+        ``query_embedding``: the retrieval's own (same model, same prompt), to avoid a second encoding."""
         top = hits[: self.candidate_passages]
-        scored = self.score_sentences(query, top, language)
+        scored = self.score_sentences(query, top, language, query_embedding)
         signals = self.signals(query, top, scored, language)
         missing = missing_anchors(query, language, [h.passage.embed_text or h.passage.text for h in top])
         answerable, reason = self.decide(signals, missing, language)

@@ -109,9 +109,21 @@ class PolicyQAService:
             self.startup_report = self.ensure_index()
             self.ready = True
             self.load_error = None
+            if self.settings.prime_answer_cache:
+                threading.Thread(target=self._prime, name="prime-answer-cache", daemon=True).start()
         except Exception as exc:  # reported by /ready; the process stays up for /health
             log.exception("start-up failed")
             self.load_error = f"{type(exc).__name__}: {exc}"
+
+    def _prime(self) -> None:
+        """Encode the indexed sentences once, so no question pays for them (bounded)."""
+        try:
+            t0 = time.perf_counter()
+            docs = self.retriever.store.filter_documents()
+            n = self.answerer.prime([d.content or "" for d in docs[: self.settings.prime_answer_cache_passages]])
+            log.info("answer cache primed with %d sentences in %.1fs", n, time.perf_counter() - t0)
+        except Exception:  # an optimisation only: answers still work without it
+            log.exception("priming the answer cache failed")
 
     def ensure_index(self) -> IngestReport | None:
         """On an empty index, ingest ``settings.corpus_dir`` (unless ``ingest_on_startup`` is off)."""
@@ -178,7 +190,7 @@ class PolicyQAService:
         mode: Mode = request.mode or self.settings.default_mode
         # the decision reads the same number of passages whatever top_k the caller wants back
         depth = max(request.top_k, self.answerer.candidate_passages)
-        hits = self.retriever.search(
+        hits, query_embedding = self.retriever.search_with_embedding(
             request.question,
             mode=mode,
             top_k=depth,
@@ -188,7 +200,11 @@ class PolicyQAService:
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         t1 = time.perf_counter()
         extract = self.answerer.run(
-            query=request.question, hits=hits, language=language, max_marker=request.top_k
+            query=request.question,
+            hits=hits,
+            language=language,
+            max_marker=request.top_k,
+            query_embedding=query_embedding,
         )["answer"]
         hits = hits[: request.top_k]
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000

@@ -123,6 +123,17 @@ class Retriever:
         filters: SearchFilters | None = None,
         language: str | None = None,
     ) -> list[Hit]:
+        return self.search_with_embedding(query, mode, top_k, filters, language)[0]
+
+    def search_with_embedding(
+        self,
+        query: str,
+        mode: Mode | None = None,
+        top_k: int = 10,
+        filters: SearchFilters | None = None,
+        language: str | None = None,
+    ) -> tuple[list[Hit], list[float] | None]:
+        """Hits, and the dense query embedding when the mode made one (the answer step reuses it)."""
         from ingest.enrich import detect_language
         from ingest.funds import expand_query
 
@@ -140,8 +151,11 @@ class Retriever:
             inputs["sparse_retriever"] = {"filters": hs_filters, "top_k": depth}
         if mode == "hybrid":
             inputs["fusion"] = {"top_k": top_k}
-        documents: list[Document] = pipe.run(inputs)["footnotes"]["documents"]
-        return [self._hit(doc, rank, mode) for rank, doc in enumerate(documents[:top_k], start=1)]
+        dense = {"dense_embedder"} if mode != "bm25" else set()
+        out = pipe.run(inputs, include_outputs_from=dense)
+        documents: list[Document] = out["footnotes"]["documents"]
+        embedding = out["dense_embedder"]["embedding"] if dense else None
+        return [self._hit(doc, rank, mode) for rank, doc in enumerate(documents[:top_k], start=1)], embedding
 
     @staticmethod
     def _hit(doc: Document, rank: int, mode: Mode) -> Hit:

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     )
     read_requires_key: bool = False
     ingest_on_startup: bool = True
+    prime_answer_cache: bool = Field(
+        default=True, description="After start-up, encode indexed sentences in the background for fast answers."
+    )
+    prime_answer_cache_passages: int = 20_000
     max_question_chars: int = 2000
     max_upload_bytes: int = 25 * 1024 * 1024
 
