@@ -14,6 +14,9 @@ import pytest
 
 from index.settings import REPO_ROOT, Settings, get_settings
 
+# background priming of the answer cache only competes with the tests for the 2 CPU cores
+os.environ.setdefault("POLICYQA_PRIME_ANSWER_CACHE", "false")
+
 SHARED_MODELS = Path(os.environ.get("POLICYQA_MODELS_DIR", REPO_ROOT / "data" / "models"))
 GOLD_DEV = REPO_ROOT.parent / "shared" / "gold" / "dev.jsonl"
 CORPUS = REPO_ROOT / "corpus"
