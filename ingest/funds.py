@@ -46,7 +46,8 @@ class Fund:
 
 
 def _acronym_pattern(acronym: str) -> str:
-    body = re.escape(acronym).replace(r"\ ", r"\s?")
+    # "FSE+" also matches "FSE +"; "FSE" never matches the start of "FSE+" or "FSE +"
+    body = re.escape(acronym).replace(r"\ ", r"\s?").replace(r"\+", r"\s?\+")
     tail = "" if acronym.endswith("+") else r"(?!\s?\+)"
     return rf"(?<![\w+]){body}(?![\w]){tail}"
 

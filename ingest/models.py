@@ -43,6 +43,9 @@ class Block:
     footnote_refs: list[int] = field(default_factory=list)
     page_start: int | None = None
     page_end: int | None = None
+    # where each of footnote_refs was cited (clean_text offsets, same order), when the reader
+    # knows: lets the chunker credit a note to the right piece of a paragraph it cuts
+    footnote_ref_offsets: list[int] = field(default_factory=list)
 
 
 @dataclass

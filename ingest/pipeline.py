@@ -1,4 +1,12 @@
-"""From a file to passages: read, chunk, attach the corpus metadata."""
+"""From a file to passages: read, attach the corpus metadata, chunk.
+
+Which files make the corpus index (``iter_corpus``): every supported file under the corpus
+folder, except a file that ``corpus/sources.json`` declares an ``"alternate_of"`` another
+document present in the folder. The action plan exists as Word text export and as PDF;
+the text version is indexed (exact footnotes, no layout noise) and the PDF only when asked
+(``include_alternates=True``, or by ingesting its path directly), under its own doc_id so
+the two never overwrite each other's passages.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +19,11 @@ from ingest.models import ParsedDocument, Passage
 from ingest.readers import SUPPORTED, read_document
 
 SOURCES_FILE = "sources.json"
+_NOT_METADATA = ("file", "doc_id")
 
 
 def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
-    """Entries of ``sources.json`` by file path relative to the corpus folder."""
+    """Entries of ``sources.json`` by file path relative to the corpus folder ({} if none)."""
     path = Path(corpus_dir) / SOURCES_FILE
     if not path.exists():
         return {}
@@ -22,31 +31,46 @@ def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     return {entry["file"]: entry for entry in data.get("documents", [])}
 
 
-def _source_entry(path: Path) -> dict[str, Any] | None:
-    for parent in path.resolve().parents:
+def source_entry(path: Path) -> dict[str, Any] | None:
+    """The sources.json entry of a file, looked up in the nearest folder above that has one."""
+    path = Path(path).resolve()
+    for parent in path.parents:
         if (parent / SOURCES_FILE).exists():
-            return load_sources(parent).get(path.resolve().relative_to(parent).as_posix())
+            return load_sources(parent).get(path.relative_to(parent).as_posix())
     return None
 
 
 def parse_and_chunk(path: Path, doc_id: str | None = None) -> tuple[ParsedDocument, list[Passage]]:
+    """Read one file and chunk it; doc_id: the argument, else sources.json's, else the stem."""
     path = Path(path)
-    entry = _source_entry(path) or {}
+    entry = source_entry(path) or {}
     doc = read_document(path, doc_id or entry.get("doc_id"))
-    if entry:
-        doc.metadata.update({k: v for k, v in entry.items() if k not in ("file", "index") and v is not None})
-        doc.title = doc.title or entry.get("title", "")
+    # the curated entry wins over what the reader guessed (a PDF's own title metadata...)
+    doc.metadata.update({k: v for k, v in entry.items() if k not in _NOT_METADATA and v is not None})
+    if not doc.title and entry.get("title"):
+        doc.title = entry["title"]
     return doc, chunk_document(doc)
 
 
-def iter_corpus(corpus_dir: Path) -> list[Path]:
-    """Every supported file under the folder, minus sources.json entries marked ``"index": false``."""
+def iter_corpus(corpus_dir: Path, include_alternates: bool = False) -> list[Path]:
+    """The files to index, sorted: supported types, hidden files skipped, alternate formats
+    of a document already in the folder skipped unless ``include_alternates``."""
     corpus_dir = Path(corpus_dir)
     sources = load_sources(corpus_dir)
+    present = {
+        entry["doc_id"]
+        for rel, entry in sources.items()
+        if "doc_id" in entry and (corpus_dir / rel).is_file()
+    }
     files = []
     for path in sorted(corpus_dir.rglob("*")):
-        if not path.is_file() or path.suffix.lower() not in SUPPORTED or path.name.startswith("."):
+        rel = path.relative_to(corpus_dir)
+        if not path.is_file() or path.suffix.lower() not in SUPPORTED:
             continue
-        if sources.get(path.relative_to(corpus_dir).as_posix(), {}).get("index", True):
-            files.append(path)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        alternate_of = sources.get(rel.as_posix(), {}).get("alternate_of")
+        if alternate_of in present and not include_alternates:
+            continue
+        files.append(path)
     return files
