@@ -403,6 +403,20 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
 
+    if not settings.read_requires_key:
+        # reads are open: the key header stays documented but optional on them
+        base_openapi = app.openapi
+
+        def openapi() -> dict:
+            schema = base_openapi()
+            for path_item in schema.get("paths", {}).values():
+                for method, operation in path_item.items():
+                    if method in ("get", "head") or (method == "post" and operation.get("operationId", "").startswith("ask")):
+                        if operation.get("security") and {} not in operation["security"]:
+                            operation["security"].append({})
+            return schema
+
+        app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -56,7 +56,7 @@ class FootnoteLinker:
             {i for d in documents if d.meta.get("kind") == "footnote" for i in d.meta.get("cited_by", [])}
         )
         if wanted:
-            found = self.document_store.filter_documents({"field": "id", "operator": "in", "value": wanted})
+            found = self.document_store.get_documents_by_id(wanted)
             by_id = {d.id: d for d in found}
             for doc in documents:
                 if doc.meta.get("kind") == "footnote":
