@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from fastapi import Body, Depends, FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -139,17 +140,32 @@ async def validation_handler(request: Request, exc: RequestValidationError) -> J
 
 async def http_error_handler(request: Request, exc: HTTPException) -> JSONResponse:
     message = str(exc.detail)
+    headers = getattr(exc, "headers", None)
+    status = exc.status_code
+    allowed = sorted(
+        {
+            m
+            for route in request.app.routes
+            if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+            for m in route.methods
+        }
+    )
+    if status == 404 and allowed and request.method not in allowed:
+        status = 405  # the static mount at / answered for an API path with another method
     if exc.status_code == 413:
         limit = request.app.state.settings.max_upload_bytes
         if request.url.path.rstrip("/") == "/documents":
             message = f"The upload is too large: the limit is {_size(limit)}. Split the document or compress the PDF."
         else:
             message = f"The request body is too large (limit {MAX_JSON_BODY // 1024} KB)."
-    elif exc.status_code == 404 and message == "Not Found":
+    elif status == 404 and message == "Not Found":
         message = f"No such endpoint: {request.method} {request.url.path}. See /docs for the API."
-    elif exc.status_code == 405:
+    elif status == 405:
         message = f"{request.method} is not allowed on {request.url.path}. See /docs for the API."
-    return error_response(exc.status_code, message, headers=getattr(exc, "headers", None))
+        # Starlette names only the first matching route's methods (or the static mount's)
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+    return error_response(status, message, headers=headers)
 
 
 async def ingest_error_handler(request: Request, exc: IngestError) -> JSONResponse:
@@ -411,9 +427,9 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
             schema = base_openapi()
             for path_item in schema.get("paths", {}).values():
                 for method, operation in path_item.items():
-                    if method in ("get", "head") or (method == "post" and operation.get("operationId", "").startswith("ask")):
-                        if operation.get("security") and {} not in operation["security"]:
-                            operation["security"].append({})
+                    is_read = method in ("get", "head") or operation.get("operationId", "").startswith("ask")
+                    if is_read and operation.get("security") and {} not in operation["security"]:
+                        operation["security"].append({})
             return schema
 
         app.openapi = openapi  # type: ignore[method-assign]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 
 from index.types import Hit, Mode, SearchFilters
 
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Question = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"[^\W_]")
+]
 
 
 class Filters(BaseModel):
@@ -42,10 +44,10 @@ class AskRequest(BaseModel):
     )
 
     question: Question = Field(description="The question, in French or another EU language (1-2,000 characters).")
-    top_k: int = Field(default=5, ge=1, le=20)
+    top_k: StrictInt = Field(default=5, ge=1, le=20)
     mode: Mode | None = Field(default=None, description="bm25, dense or hybrid (default: the best measured).")
     filters: Filters | None = None
-    generate: bool | None = Field(
+    generate: StrictBool | None = Field(
         default=None, description="Also write a generated answer when an LLM endpoint is configured."
     )
 
