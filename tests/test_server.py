@@ -6,75 +6,21 @@ start-up ingest takes seconds; the provisioned model is shared.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import CORPUS, SHARED_MODELS
+from tests.live_server import live_server
 
 WEB = "reseaux-cooperation-ue-integration-migrants"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture()
-def server(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(CORPUS / f"{WEB}.txt", corpus)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "POLICYQA_DATA_DIR": str(tmp_path / "data"),
-        "POLICYQA_MODELS_DIR": str(SHARED_MODELS),
-        "POLICYQA_CORPUS_DIR": str(corpus),
-        "POLICYQA_API_KEYS": "server-test-key",
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("QDRANT_URL", None)
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {(tmp_path / 'server.log').read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server not ready: {(tmp_path / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+def server(tmp_path: Path) -> Iterator[str]:
+    with live_server(tmp_path, [f"{WEB}.txt"], env={"POLICYQA_API_KEYS": "server-test-key"}) as base:
         yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_server_answers_a_french_question(server: str):
