@@ -41,7 +41,7 @@ def questions() -> list[str]:
     return ["Quels fonds européens soutiennent l’intégration des migrants ?"]
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
@@ -59,7 +59,7 @@ def _latencies_ms(embed_one: Callable[[str], object], texts: list[str], repeats:
 def _report(name: str, passages: int, seconds: float, latencies: list[float]) -> None:
     print(
         f"{name:<24} {passages / seconds:>10.1f} {statistics.median(latencies):>12.1f} "
-        f"{_percentile(latencies, 95):>10.1f}"
+        f"{percentile(latencies, 95):>10.1f}"
     )
 
 

