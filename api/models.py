@@ -5,21 +5,38 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from index.types import Hit, Mode, SearchFilters
 
+# the pattern is documented for clients and fuzzers; the validator below enforces it with a
+# message that says what to do
 Question = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"[^\W_]")
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"[^\W_]"}),
 ]
 
 
 class Filters(BaseModel):
     """Restrict the search; every field is optional and combined with AND."""
 
-    documents: list[str] | None = Field(default=None, examples=[["plan-action-integration-inclusion-2021-2027"]])
+    documents: list[str] | None = Field(
+        default=None, examples=[["plan-action-integration-inclusion-2021-2027"]]
+    )
     kinds: list[Literal["passage", "footnote"]] | None = None
-    funds: list[str] | None = Field(default=None, description="Fund ids or any of their names (FSE+, ESF+...).")
+    funds: list[str] | None = Field(
+        default=None, description="Fund ids or any of their names (FSE+, ESF+...)."
+    )
     languages: list[str] | None = None
 
     def to_search_filters(self, resolve_fund: callable | None = None) -> SearchFilters:  # type: ignore[valid-type]
@@ -43,7 +60,9 @@ class AskRequest(BaseModel):
         }
     )
 
-    question: Question = Field(description="The question, in French or another EU language (1-2,000 characters).")
+    question: Question = Field(
+        description="The question, in French or another EU language (1-2,000 characters)."
+    )
     top_k: StrictInt = Field(default=5, ge=1, le=20)
     mode: Mode | None = Field(default=None, description="bm25, dense or hybrid (default: the best measured).")
     filters: Filters | None = None
