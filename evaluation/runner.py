@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,6 +81,12 @@ def retrieved(passage: CitedPassage) -> RetrievedPassage:
     )
 
 
+def _as_document(passage: RetrievedPassage, same_document: Mapping[str, str]) -> RetrievedPassage:
+    """The passage under the doc_id the gold set uses for its document."""
+    main = same_document.get(passage.doc_id)
+    return passage if main is None else replace(passage, doc_id=main)
+
+
 def _ranked_ids(question: GoldQuestion, ranking: Sequence[RetrievedPassage]) -> list[str]:
     """Passage ids for gold sets; for BEIR (judged per document) each document at its first rank."""
     if question.qrels is None:
@@ -129,6 +135,7 @@ def evaluate(
     modes: Sequence[str] = MODES,
     *,
     document_passages: DocumentPassages | None = None,
+    same_document: Mapping[str, str] | None = None,
     progress: bool = True,
     gold_name: str = "",
     settings: dict[str, Any] | None = None,
@@ -138,6 +145,8 @@ def evaluate(
     Relevant passages are judged over every passage of the question's document (when
     ``document_passages`` is given, by default from the service's retriever) plus everything
     any mode returned, so recall and nDCG know how many relevant passages exist.
+    ``same_document`` maps the doc_id of another format of a document (the PDF of a text)
+    to the doc_id the gold questions name, so either version's passages can be relevant.
     """
     from tqdm.auto import tqdm
 
@@ -147,6 +156,10 @@ def evaluate(
     if not questions:
         raise ValueError("No questions to evaluate.")
     modes = list(dict.fromkeys(modes))
+    same_document = dict(same_document or {})
+    versions: dict[str, list[str]] = {}
+    for alternate, main in same_document.items():
+        versions.setdefault(main, [main]).append(alternate)
     if document_passages is None:
         document_passages = document_passages_from(service)
 
@@ -174,7 +187,9 @@ def evaluate(
             response = service.ask(request)
             latency[mode][question.id] = (time.perf_counter() - t0) * 1000.0
             retrieval[mode][question.id] = response.timings_ms.get("retrieve_ms")
-            rankings[mode][question.id] = [retrieved(p) for p in response.passages[:RANKING_DEPTH]]
+            rankings[mode][question.id] = [
+                _as_document(retrieved(p), same_document) for p in response.passages[:RANKING_DEPTH]
+            ]
             flagged[mode][question.id] = not response.answerable
             bar.update()
     bar.close()
@@ -192,7 +207,11 @@ def evaluate(
         pool = [p for mode in modes for p in rankings[mode][question.id]]
         if question.doc and document_passages is not None:
             if question.doc not in doc_cache:
-                doc_cache[question.doc] = document_passages(question.doc)
+                doc_cache[question.doc] = [
+                    _as_document(p, same_document)
+                    for doc_id in versions.get(question.doc, [question.doc])
+                    for p in document_passages(doc_id)
+                ]
             pool = doc_cache[question.doc] + pool
         qrels[question.id] = judge(question, pool)
     unreachable = [qid for qid, rel in qrels.items() if not rel]
@@ -260,6 +279,7 @@ def run_cli(gold: Path, modes: list[str], out: Path) -> None:
     from evaluation.beir import BeirFormatError, load_beir, prepare_beir_service
     from evaluation.gold import GoldFormatError, load_gold
     from evaluation.report import write_report
+    from ingest.pipeline import alternates
 
     unknown = [m for m in modes if m not in MODES]
     if unknown or not modes:
@@ -277,18 +297,25 @@ def run_cli(gold: Path, modes: list[str], out: Path) -> None:
             )
             service = prepare_beir_service(dataset)
             questions = dataset.questions
+            same_document = {}
         else:
             from api.service import get_service
 
             questions = load_gold(gold)
             service = get_service()
+            same_document = alternates(service.settings.corpus_dir)
             service.ensure_index()
     except (GoldFormatError, BeirFormatError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
     result = evaluate(
-        questions, service, modes, gold_name=str(gold), settings=describe_settings(service.settings)
+        questions,
+        service,
+        modes,
+        same_document=same_document,
+        gold_name=str(gold),
+        settings=describe_settings(service.settings),
     )
     paths = write_report(result, out)
     typer.echo(summary_table(result))

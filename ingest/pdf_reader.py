@@ -15,7 +15,8 @@ page from the layout:
   (also across pages);
 * the remaining lines become headings (bold or larger font), bullets (a bullet glyph)
   and paragraphs (split on vertical gaps); a paragraph whose last line on a page does
-  not end a sentence continues on the next page.
+  not end a sentence continues on the next page. A one-line question in body type that
+  opens a list ("Qu'entend faire la Commission ... ?") is the deepest sub-heading.
 
 Everything pypdf raises is turned into an :mod:`ingest.errors` class, so a bad upload
 is refused with a message the user can act on and nothing of it is indexed.
@@ -392,6 +393,33 @@ def _drafts(body_pages: list[list[_Line]], body_size: float, pitch: float) -> li
     return drafts
 
 
+#: The longest line read as a question-form sub-heading ("Que fera la Commission?").
+_QUESTION_HEADING_CHARS = 160
+
+
+def _promote_question_headings(drafts: list[_Draft]) -> None:
+    """A one-line paragraph in body type that asks a question and opens a list is a sub-heading.
+
+    Commission texts head their lists with questions ("Quels sont nos objectifs dans ce
+    domaine?", "Qu'entend faire la Commission ... ?") set in body type, with only the space
+    around them to tell them apart. Read as paragraphs, the list under them loses the part of
+    its section path that says whose action it is. Their style (body type) ranks below every
+    other heading style, so they become the deepest level.
+    """
+    for draft, following in zip(drafts, drafts[1:], strict=False):
+        text = draft.last.text.strip()
+        if (
+            draft.kind == "paragraph"
+            and len(draft.lines) == 1
+            and following.kind == "bullet"
+            and text.endswith("?")
+            and len(text) <= _QUESTION_HEADING_CHARS
+            and not any(isinstance(p, int) for p in draft.last.parts())
+        ):
+            draft.kind = "heading"
+            draft.style = draft.last.style
+
+
 def _continues(prev: _Draft, line: _Line, first_on_page: bool, spacing: float) -> bool:
     """Whether ``line`` goes on with ``prev``; ``spacing``: usual baseline distance per point of font size."""
     last = prev.last
@@ -697,6 +725,7 @@ def _parse(
     lexicon = _Lexicon(ln.text for lines in pages for ln in lines)
     pitch = _line_pitch(body_pages, body_size)
     drafts = _drafts(body_pages, body_size, pitch)
+    _promote_question_headings(drafts)
     markers = {p for d in drafts for ln in d.lines for p in ln.parts() if isinstance(p, int)}
     footnotes, orphans = _footnotes(note_pages, markers, lexicon)
     if orphans:

@@ -31,6 +31,19 @@ def load_sources(corpus_dir: Path) -> dict[str, dict[str, Any]]:
     return {entry["file"]: entry for entry in data.get("documents", [])}
 
 
+def alternates(corpus_dir: Path) -> dict[str, str]:
+    """doc_id of each alternate format (``"alternate_of"`` in sources.json) -> the doc_id of
+    the document it is another version of. Evaluation uses it so that a question about the
+    action plan is judged the same whether the text or the PDF version was indexed."""
+    entries = list(load_sources(corpus_dir).values())
+    declared = {entry["doc_id"] for entry in entries if "doc_id" in entry}
+    return {
+        entry["doc_id"]: entry["alternate_of"]
+        for entry in entries
+        if "doc_id" in entry and entry.get("alternate_of") in declared
+    }
+
+
 def source_entry(path: Path) -> dict[str, Any] | None:
     """The sources.json entry of a file, looked up in the nearest folder above that has one."""
     path = Path(path).resolve()

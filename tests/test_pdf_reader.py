@@ -202,6 +202,16 @@ def test_headings_in_section_paths(pdf_doc: ParsedDocument, txt_doc: ParsedDocum
     ]
 
 
+def test_question_subheadings_head_their_lists(pdf_doc: ParsedDocument, txt_doc: ParsedDocument) -> None:
+    """ "Qu'entend faire la Commission ... ?" is set in body type in the PDF; the list under
+    it gets the same section path as in the text version, where it is a tabbed sub-heading."""
+    item = "accroître la participation des acteurs privés aux mesures d’intégration"
+    in_pdf = next(b for b in pdf_doc.blocks if item in b.text)
+    in_txt = next(b for b in txt_doc.blocks if item in b.text)
+    assert in_txt.section_path[-1].startswith("Qu’entend faire la Commission")
+    assert [ws(s) for s in in_pdf.section_path] == [ws(s) for s in in_txt.section_path]
+
+
 def test_title_and_identity(pdf_doc: ParsedDocument) -> None:
     assert (
         pdf_doc.title
