@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 from haystack import Document
@@ -24,9 +25,7 @@ from index.settings import get_settings
 
 
 def _scored(hit) -> Document:  # noqa: ANN001 - index.types.Hit
-    doc = passage_to_document(hit.passage)
-    doc.score = hit.score
-    return doc
+    return replace(passage_to_document(hit.passage), score=hit.score)
 
 
 def _scores(rankings: list[list[Document]], relevant: list[set[str]]) -> tuple[float, float, float]:
