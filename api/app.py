@@ -315,6 +315,7 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
         if svc.ready:
             body.ready = True
             body.documents = svc.document_count()
+            body.answer_cache = svc.answer_cache
             return JSONResponse(body.model_dump(), status_code=200)
         body.detail = svc.load_error or "loading the model and the index"
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})

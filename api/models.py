@@ -328,4 +328,9 @@ class ReadyResponse(BaseModel):
     ready: bool
     model: str
     documents: int = 0
+    answer_cache: Literal["off", "priming", "primed", "failed"] = Field(
+        default="off",
+        description="Sentence embeddings of the indexed passages, encoded in the background after "
+        "start-up: answers are slower (and benchmarks not representative) while 'priming'.",
+    )
     detail: str | None = None

@@ -80,6 +80,8 @@ class PolicyQAService:
         self.ready = False
         self.load_error: str | None = None
         self.startup_report: IngestReport | None = None
+        #: "off", "priming", "primed" or "failed" (see ReadyResponse.answer_cache)
+        self.answer_cache = "off"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -110,6 +112,7 @@ class PolicyQAService:
             self.ready = True
             self.load_error = None
             if self.settings.prime_answer_cache:
+                self.answer_cache = "priming"
                 threading.Thread(target=self._prime, name="prime-answer-cache", daemon=True).start()
         except Exception as exc:  # reported by /ready; the process stays up for /health
             log.exception("start-up failed")
@@ -120,10 +123,14 @@ class PolicyQAService:
         try:
             t0 = time.perf_counter()
             docs = self.retriever.store.filter_documents()
-            n = self.answerer.prime([d.content or "" for d in docs[: self.settings.prime_answer_cache_passages]])
+            n = self.answerer.prime(
+                [d.content or "" for d in docs[: self.settings.prime_answer_cache_passages]]
+            )
             log.info("answer cache primed with %d sentences in %.1fs", n, time.perf_counter() - t0)
+            self.answer_cache = "primed"
         except Exception:  # an optimisation only: answers still work without it
             log.exception("priming the answer cache failed")
+            self.answer_cache = "failed"
 
     def ensure_index(self) -> IngestReport | None:
         """On an empty index, ingest ``settings.corpus_dir`` (unless ``ingest_on_startup`` is off)."""

@@ -19,6 +19,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 )
 
 from index.provision import resolve_model
+from index.query_batching import BatchingTextEmbedder
 from index.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -100,6 +101,17 @@ def text_embedder(settings: Settings | None = None) -> SentenceTransformersTextE
     """Query embedder: prepends the model's query prompt (``"query: "`` for e5)."""
     kwargs, prompts = _embedder_kwargs(settings or get_settings())
     return SentenceTransformersTextEmbedder(prefix=prompts.get("query", ""), **kwargs)
+
+
+def query_embedder(settings: Settings | None = None) -> BatchingTextEmbedder:
+    """The query pipelines' embedder: :func:`text_embedder`'s model and prompt, with the
+    queries of concurrent requests encoded in one batch (see :mod:`index.query_batching`)."""
+    settings = settings or get_settings()
+    kwargs, prompts = _embedder_kwargs(settings)
+    return BatchingTextEmbedder(
+        embedder_params={"prefix": prompts.get("query", ""), **kwargs},
+        max_batch_size=settings.query_batch_size,
+    )
 
 
 def document_embedder(settings: Settings | None = None) -> SentenceTransformersDocumentEmbedder:

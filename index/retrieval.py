@@ -67,11 +67,11 @@ class FootnoteLinker:
 
 
 def build_query_pipeline(mode: Mode, settings: Settings, store: QdrantDocumentStore) -> Pipeline:
-    from index.embedders import text_embedder
+    from index.embedders import query_embedder
 
     pipe = Pipeline()
     if mode in ("dense", "hybrid"):
-        pipe.add_component("dense_embedder", text_embedder(settings))
+        pipe.add_component("dense_embedder", query_embedder(settings))
         pipe.add_component("dense_retriever", QdrantEmbeddingRetriever(document_store=store))
         pipe.connect("dense_embedder.embedding", "dense_retriever.query_embedding")
     if mode in ("bm25", "hybrid"):

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     )
     device: str | None = Field(default=None, description="cpu, cuda... (default: cuda when present).")
     batch_size: int | None = Field(default=None, description="Embedding batch size (default by device).")
+    query_batch_size: int = Field(
+        default=32,
+        ge=1,
+        description="Most questions of concurrent requests embedded together (1: one at a time).",
+    )
 
     # Qdrant: embedded on disk unless a URL is given
     qdrant_url: str | None = Field(
@@ -69,7 +74,8 @@ class Settings(BaseSettings):
     read_requires_key: bool = False
     ingest_on_startup: bool = True
     prime_answer_cache: bool = Field(
-        default=True, description="After start-up, encode indexed sentences in the background for fast answers."
+        default=True,
+        description="After start-up, encode indexed sentences in the background for fast answers.",
     )
     prime_answer_cache_passages: int = 20_000
     max_question_chars: int = 2000

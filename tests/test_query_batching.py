@@ -1,0 +1,88 @@
+"""Query batching (issue 9): concurrent questions share one encoder call, with the real model
+giving the same vectors as one question at a time."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from index.query_batching import BatchingTextEmbedder, QueryBatcher
+from index.settings import Settings
+
+
+def test_lone_query_is_encoded_at_once_and_waiting_ones_go_together() -> None:
+    release = threading.Event()
+    started = threading.Event()
+    seen: list[list[str]] = []
+
+    def encode(texts: list[str]) -> list[list[float]]:
+        seen.append(list(texts))
+        started.set()
+        release.wait(10)
+        return [[float(len(t))] for t in texts]
+
+    batcher = QueryBatcher(encode, max_batch_size=4)
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(batcher.embed, "a")
+        assert started.wait(10)  # the first query did not wait for company
+        rest = [pool.submit(batcher.embed, "b" * n) for n in range(2, 8)]
+        while batcher._queue.qsize() < 6:  # all six are queued behind the running batch
+            threading.Event().wait(0.01)
+        release.set()
+        assert first.result(10) == [1.0]
+        assert [f.result(10) for f in rest] == [[float(n)] for n in range(2, 8)]
+    assert [len(b) for b in seen] == [1, 4, 2]  # capped at max_batch_size, in arrival order
+    assert seen[1] == ["bb", "bbb", "bbbb", "bbbbb"]
+
+
+def test_an_encoder_error_reaches_every_waiting_caller_and_the_batcher_goes_on() -> None:
+    calls = 0
+
+    def encode(texts: list[str]) -> list[list[float]]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("out of memory")
+        return [[1.0] for _ in texts]
+
+    batcher = QueryBatcher(encode)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        batcher.embed("x", timeout=10)
+    assert batcher.embed("y", timeout=10) == [1.0]
+
+
+def test_batched_vectors_equal_single_ones_with_the_real_model(settings: Settings) -> None:
+    from index.embedders import query_embedder, text_embedder
+
+    questions = [
+        "Quels fonds soutiennent l’intégration des migrants ?",
+        "Which fund supports language courses?",
+        "Welche Rolle spielen die Kommunen?",
+        "¿Qué prevé la Comisión para la vivienda asequible?",
+        "Jak plan wspiera udział sektora prywatnego w integracji migrantów na rynku pracy?",
+    ] * 4
+    single = text_embedder(settings)
+    single.warm_up()
+    expected = np.asarray([single.run(q)["embedding"] for q in questions])
+
+    batching = query_embedder(settings)
+    batching.warm_up()
+    with ThreadPoolExecutor(len(questions)) as pool:
+        got = np.asarray(list(pool.map(lambda q: batching.run(q)["embedding"], questions)))
+    cosines = np.sum(got * expected, axis=1)
+    assert cosines.min() > 0.9999
+    assert max(batching.batcher.batch_sizes) > 1  # concurrent questions were batched
+
+
+def test_serialises_like_a_haystack_component(settings: Settings) -> None:
+    from index.embedders import query_embedder
+
+    embedder = query_embedder(settings)
+    data = embedder.to_dict()
+    assert data["init_parameters"]["embedder_params"]["prefix"] == "query: "
+    restored = BatchingTextEmbedder.from_dict(data)
+    assert restored.to_dict() == data
+    assert restored.max_batch_size == settings.query_batch_size
