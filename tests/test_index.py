@@ -155,3 +155,36 @@ def test_sparse_analyzer_keeps_french_text():
     assert "integr" in terms and "fse+" in terms and "2004/38/ce" in terms
     assert "vastra" in terms and "profilag" in terms
     assert "l" not in terms and "la" not in terms
+
+
+def test_hybrid_query_pipeline_serialises_and_fuses_like_its_parts(retriever):
+    """The hybrid retriever (two qdrant-haystack retrievers and the score fusion in one
+    component) round-trips through to_dict/from_dict and ranks as fusing the two modes does."""
+    from dataclasses import replace
+
+    from index.documents import passage_to_document
+    from index.fusion import fuse
+    from index.retrieval import HybridRetriever
+
+    component = retriever.pipeline("hybrid").get_component("retriever")
+    restored = HybridRetriever.from_dict(component.to_dict())
+    assert restored.depth == component.depth and restored.fusion.to_dict() == component.fusion.to_dict()
+
+    question = "Quel fonds soutient l’intégration des migrants sur le marché du travail ?"
+    settings = retriever.settings
+    hybrid = [h.passage.id for h in retriever.search(question, mode="hybrid", top_k=10)]
+    depth = settings.fusion_depth
+
+    def docs(mode):
+        hits = retriever.search(question, mode=mode, top_k=depth)
+        return [replace(passage_to_document(h.passage), score=h.score) for h in hits]
+
+    expected = fuse(
+        docs("dense"),
+        docs("bm25"),
+        settings.fusion_method,
+        settings.fusion_dense_weight,
+        settings.fusion_rrf_k,
+        10,
+    )
+    assert hybrid == [d.id for d in expected]
