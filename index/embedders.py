@@ -111,7 +111,25 @@ def query_embedder(settings: Settings | None = None) -> BatchingTextEmbedder:
     return BatchingTextEmbedder(
         embedder_params={"prefix": prompts.get("query", ""), **kwargs},
         max_batch_size=settings.query_batch_size,
+        backend=query_backend(settings, kwargs["model"], embedding_device(settings)),
     )
+
+
+def query_backend(settings: Settings, model: str, device: str) -> str:
+    """``onnx`` or ``torch`` for the query embedder (``settings.query_backend``; ``auto``:
+    ONNX Runtime on CPU when it is installed and the model folder can be exported)."""
+    from index.onnx_encoder import exportable, onnx_runtime_available
+
+    wanted = settings.query_backend
+    if wanted == "torch":
+        return "torch"
+    usable = device == "cpu" and onnx_runtime_available() and exportable(Path(model))
+    if wanted == "onnx" and not usable:
+        raise ValueError(
+            f"POLICYQA_QUERY_BACKEND=onnx needs onnxruntime, the CPU and a local sentence-transformers "
+            f"folder with mean pooling and normalisation; {model!r} on {device} is not. Use 'auto' or 'torch'."
+        )
+    return "onnx" if usable else "torch"
 
 
 def document_embedder(settings: Settings | None = None) -> SentenceTransformersDocumentEmbedder:

@@ -72,9 +72,14 @@ class BatchingTextEmbedder:
     """A drop-in for SentenceTransformersTextEmbedder (same ``embedding`` output) that batches
     the queries of concurrent pipeline runs. ``embedder_params`` are the wrapped embedder's."""
 
-    def __init__(self, embedder_params: dict[str, Any], max_batch_size: int = 32) -> None:
+    def __init__(
+        self, embedder_params: dict[str, Any], max_batch_size: int = 32, backend: str = "torch"
+    ) -> None:
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"Unknown query embedding backend {backend!r}: use 'torch' or 'onnx'.")
         self.embedder_params = dict(embedder_params)
         self.max_batch_size = max_batch_size
+        self.backend = backend
         self._batcher: QueryBatcher | None = None
         self._lock = threading.Lock()
 
@@ -87,6 +92,9 @@ class BatchingTextEmbedder:
             )
 
             inner = SentenceTransformersTextEmbedder(**self.embedder_params)
+            if self.backend == "onnx":
+                self._batcher = QueryBatcher(self._onnx_encode(inner), self.max_batch_size)
+                return
             inner.warm_up()
             backend = inner.embedding_backend
             if backend is None:
@@ -104,6 +112,22 @@ class BatchingTextEmbedder:
                 )
 
             self._batcher = QueryBatcher(encode, self.max_batch_size)
+
+    @staticmethod
+    def _onnx_encode(inner: Any) -> EncodeBatch:
+        """The ONNX Runtime path (index.onnx_encoder) with the wrapped embedder's prompt."""
+        from pathlib import Path
+
+        from index.embedders import available_cpus
+        from index.onnx_encoder import OnnxTextEncoder
+
+        encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus())
+        prefix, suffix = inner.prefix, inner.suffix
+
+        def encode(texts: list[str]) -> Sequence[Sequence[float]]:
+            return encoder.encode([prefix + t + suffix for t in texts])
+
+        return encode
 
     @property
     def batcher(self) -> QueryBatcher:
@@ -123,7 +147,9 @@ class BatchingTextEmbedder:
         device = params.get("device")
         if device is not None and hasattr(device, "to_dict"):
             params["device"] = device.to_dict()
-        return default_to_dict(self, embedder_params=params, max_batch_size=self.max_batch_size)
+        return default_to_dict(
+            self, embedder_params=params, max_batch_size=self.max_batch_size, backend=self.backend
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BatchingTextEmbedder:

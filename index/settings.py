@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     )
     device: str | None = Field(default=None, description="cpu, cuda... (default: cuda when present).")
     batch_size: int | None = Field(default=None, description="Embedding batch size (default by device).")
+    query_backend: Literal["auto", "torch", "onnx"] = Field(
+        default="auto",
+        description="Query embeddings: 'onnx' (ONNX Runtime, the provisioned model exported once), "
+        "'torch', or 'auto' (ONNX on CPU when the model can be exported).",
+    )
     query_batch_size: int = Field(
         default=32,
         ge=1,

@@ -86,3 +86,24 @@ def test_serialises_like_a_haystack_component(settings: Settings) -> None:
     restored = BatchingTextEmbedder.from_dict(data)
     assert restored.to_dict() == data
     assert restored.max_batch_size == settings.query_batch_size
+
+
+def test_onnx_query_encoder_gives_the_sentence_transformers_embedding(settings: Settings) -> None:
+    """The exported graph (pooling and normalisation inside) against sentence-transformers,
+    on every dev question, corpus sentences, and a text past the 512-token limit."""
+    from pathlib import Path
+
+    from index.embedders import embedding_device, load_sentence_transformer, query_backend
+    from index.onnx_encoder import OnnxTextEncoder
+    from index.provision import resolve_model
+    from tests.test_embeddings import corpus_sentences, gold_questions
+
+    model_dir, prompts = resolve_model(settings)
+    assert query_backend(settings, model_dir, embedding_device(settings)) == "onnx"
+    texts = [prompts["query"] + q for q in gold_questions()] + list(corpus_sentences()[:40])
+    texts.append("query: " + "Fonds social européen plus (FSE+) et intégration. " * 120)  # > 512 tokens
+    expected = load_sentence_transformer(settings).encode(texts, normalize_embeddings=True)
+    got = OnnxTextEncoder(Path(model_dir)).encode(texts)
+    cosines = np.sum(got * expected, axis=1)
+    assert cosines.min() > 0.99999, cosines.min()
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)

@@ -1,0 +1,171 @@
+"""Query embeddings with ONNX Runtime: the same model, exported once, about twice as fast.
+
+A question is a few dozen tokens; under PyTorch most of its encoding time is per-operator
+overhead in Python, which also holds the interpreter lock that the other requests need.
+ONNX Runtime runs the whole graph in C++ and releases the lock. Measured on 2 cores (dev
+questions, `benchmarks/bench_embeddings.py`): see the README. The exported graph includes
+the model's mean pooling and L2 normalisation, so its output is the sentence-transformers
+embedding (cosine >= 0.99999 on the dev questions, tests/test_query_batching.py).
+
+The export (fp32, a few seconds) is written next to the model, in ``onnx/``, by
+``policy-qa provision`` or on first use. It applies to sentence-transformers folders made
+of a Transformer, mean pooling and normalisation, as the provisioned multilingual-e5-small
+is; other models keep the PyTorch path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ONNX_DIR = "onnx"
+ONNX_FILE = "query_encoder.onnx"
+#: Written with the export: the model it came from, so a replaced model is exported again.
+ONNX_MARKER = "query_encoder.json"
+EXPORT_VERSION = 1
+
+_export_lock = threading.Lock()
+
+
+class OnnxUnavailable(RuntimeError):
+    """The ONNX path cannot serve this model; the caller falls back to PyTorch."""
+
+
+def onnx_runtime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _modules(model_dir: Path) -> list[str]:
+    try:
+        return [m["type"].rsplit(".", 1)[-1] for m in json.loads((model_dir / "modules.json").read_text())]
+    except (OSError, ValueError, KeyError) as exc:
+        raise OnnxUnavailable(f"{model_dir} is not a sentence-transformers folder: {exc}") from exc
+
+
+def exportable(model_dir: Path) -> bool:
+    """A local folder whose pipeline is Transformer -> mean pooling -> Normalize."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return False
+    try:
+        modules = _modules(model_dir)
+        pooling = json.loads((model_dir / "1_Pooling" / "config.json").read_text())
+    except (OnnxUnavailable, OSError, ValueError):
+        return False
+    mean_only = pooling.get("pooling_mode_mean_tokens") and not any(
+        v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"
+    )
+    return modules == ["Transformer", "Pooling", "Normalize"] and bool(mean_only)
+
+
+def _source_stamp(model_dir: Path) -> dict[str, Any]:
+    weights = model_dir / "model.safetensors"
+    stat = weights.stat()
+    return {"version": EXPORT_VERSION, "weights_size": stat.st_size, "weights_mtime_ns": stat.st_mtime_ns}
+
+
+def onnx_path(model_dir: Path) -> Path:
+    return Path(model_dir) / ONNX_DIR / ONNX_FILE
+
+
+def is_exported(model_dir: Path) -> bool:
+    marker = Path(model_dir) / ONNX_DIR / ONNX_MARKER
+    try:
+        return onnx_path(model_dir).is_file() and json.loads(marker.read_text()) == _source_stamp(
+            Path(model_dir)
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def export_onnx(model_dir: Path, force: bool = False) -> Path:
+    """Export the folder's model (with pooling and normalisation) to ``onnx/query_encoder.onnx``."""
+    model_dir = Path(model_dir)
+    if not exportable(model_dir):
+        raise OnnxUnavailable(
+            f"{model_dir}: only Transformer + mean pooling + Normalize models are exported."
+        )
+    with _export_lock:
+        if is_exported(model_dir) and not force:
+            return onnx_path(model_dir)
+        import torch
+        from transformers import AutoModel
+
+        class _Encoder(torch.nn.Module):
+            def __init__(self, model: torch.nn.Module) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+                hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(pooled, p=2, dim=-1)
+
+        encoder = _Encoder(AutoModel.from_pretrained(model_dir).eval()).eval()
+        ids = torch.tensor([[0, 1, 2, 2], [0, 1, 2, 1]], dtype=torch.long)
+        mask = torch.ones_like(ids)
+        out_dir = model_dir / ONNX_DIR
+        out_dir.mkdir(exist_ok=True)
+        tmp = out_dir / f".{ONNX_FILE}.{os.getpid()}.tmp"
+        axes = {0: "batch", 1: "tokens"}
+        with torch.no_grad(), warnings.catch_warnings():
+            # position ids come from a cumulative sum: the "negative indices" caveat does not apply
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
+            torch.onnx.export(
+                encoder,
+                (ids, mask),
+                str(tmp),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["embedding"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(tmp, onnx_path(model_dir))
+        (out_dir / ONNX_MARKER).write_text(json.dumps(_source_stamp(model_dir)))
+        log.info("exported %s to ONNX", model_dir)
+        return onnx_path(model_dir)
+
+
+class OnnxTextEncoder:
+    """Tokenise like sentence-transformers (same tokenizer.json, same truncation) and run the graph."""
+
+    def __init__(self, model_dir: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model_dir = Path(model_dir)
+        path = export_onnx(model_dir)
+        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 512)))
+        pad_token = json.loads((model_dir / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
+        pad_id = self.tokenizer.token_to_id(pad_token)
+        self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), np.float32)
+        batch = self.tokenizer.encode_batch(texts)
+        ids = np.asarray([e.ids for e in batch], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in batch], dtype=np.int64)
+        return self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
