@@ -107,6 +107,15 @@ ERRORS = {
     422: {"model": ErrorResponse, "description": "Invalid input (the message says which field and why)."},
     503: {"model": ErrorResponse, "description": "The model or the index is still loading."},
 }
+#: Routes with a request body: a body that cannot be parsed at all (not JSON, not UTF-8, a
+#: broken multipart) is refused before validation.
+BODY_ERRORS = {
+    **ERRORS,
+    400: {
+        "model": ErrorResponse,
+        "description": "The body could not be parsed (send JSON, or multipart for uploads).",
+    },
+}
 
 
 # --------------------------------------------------------------------------- errors
@@ -326,7 +335,9 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
         data, content_type = metrics.render()
         return Response(data, media_type=content_type)
 
-    @app.post("/ask", response_model=AskResponse, tags=["questions"], dependencies=reads, responses=ERRORS)
+    @app.post(
+        "/ask", response_model=AskResponse, tags=["questions"], dependencies=reads, responses=BODY_ERRORS
+    )
     def ask(body: Annotated[AskRequest, Body(openapi_examples=ASK_EXAMPLES)], svc: Service) -> AskResponse:
         """Answer a question from the documents, with [n] markers pointing into `passages`."""
         response = svc.ask(body)
@@ -382,7 +393,7 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
         tags=["documents"],
         dependencies=[Depends(require_write_key)],
         responses={
-            **ERRORS,
+            **BODY_ERRORS,
             413: {"model": ErrorResponse, "description": "The file is larger than the upload limit."},
             415: {"model": ErrorResponse, "description": "Not a .txt or .pdf file."},
             422: {"model": ErrorResponse, "description": "Empty, corrupt, encrypted or unreadable file."},

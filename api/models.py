@@ -3,28 +3,61 @@ which go through the same service)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StringConstraints,
     WithJsonSchema,
-    field_validator,
 )
 
 from index.types import Hit, Mode, SearchFilters
 
-# the pattern is documented for clients and fuzzers; the validator below enforces it with a
-# message that says what to do
+#: Characters that are not words: controls, spaces, punctuation, symbols (ASCII, Latin-1,
+#: general punctuation, currency, arrows and shapes, CJK and full-width punctuation).
+_NOT_WORDS = (
+    r"[\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\xBF\xD7\xF7\u1680\u2000-\u206F\u20A0-\u20CF"
+    r"\u2190-\u2BFF\u3000-\u303F\uFE10-\uFE6F\uFEFF\uFF00-\uFF0F]"
+)
+#: A question has at least one other character: a letter or digit of any script. Written
+#: with explicit ranges, because ``\w`` is ASCII-only in the ECMA regexes of JSON Schema
+#: tools and Unicode in Python: one pattern, read the same by clients, fuzzers and the API.
+QUESTION_PATTERN = rf"^(?!{_NOT_WORDS}*$)"
+_QUESTION_RE = re.compile(QUESTION_PATTERN)
+
+
+def _has_words(value: str) -> str:
+    if not _QUESTION_RE.match(value):
+        raise ValueError("The question has no letters or digits: write a question in words.")
+    return value
+
+
 Question = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"[^\W_]"}),
+    AfterValidator(_has_words),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2000, "pattern": QUESTION_PATTERN}),
 ]
+
+
+def _whole_number(value: object) -> object:
+    """JSON integers, including 5.0 (JSON Schema counts it as an integer); never "5" or true."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, e.g. 5")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number, e.g. 5")
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
 class Filters(BaseModel):
@@ -63,19 +96,13 @@ class AskRequest(BaseModel):
     question: Question = Field(
         description="The question, in French or another EU language (1-2,000 characters)."
     )
-    top_k: StrictInt = Field(default=5, ge=1, le=20)
+    top_k: WholeNumber = Field(default=5, ge=1, le=20)
     mode: Mode | None = Field(default=None, description="bm25, dense or hybrid (default: the best measured).")
     filters: Filters | None = None
     generate: StrictBool | None = Field(
         default=None, description="Also write a generated answer when an LLM endpoint is configured."
     )
 
-    @field_validator("question")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not any(ch.isalnum() for ch in value):
-            raise ValueError("The question has no letters or digits: write a question in words.")
-        return value
 
 
 class Citation(BaseModel):

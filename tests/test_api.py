@@ -206,14 +206,35 @@ def test_ask_generated_answer_with_a_stand_in_llm(client: TestClient, service: P
         {"question": "Qu’est-ce que le FEM ?", "top_k": 21},
         {"question": "Qu’est-ce que le FEM ?", "mode": "magic"},
         {"top_k": 3},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": "5"},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": True},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": 2.5},
     ],
-    ids=["blank", "empty", "no-letters", "too-long", "top_k-0", "top_k-21", "bad-mode", "missing"],
+    ids=[
+        "blank",
+        "empty",
+        "no-letters",
+        "too-long",
+        "top_k-0",
+        "top_k-21",
+        "bad-mode",
+        "missing",
+        "top_k-string",
+        "top_k-bool",
+        "top_k-fraction",
+    ],
 )
 def test_ask_rejects_bad_input_with_422(client: TestClient, payload):
     r = client.post("/ask", json=payload)
     assert r.status_code == 422
     body = r.json()
     assert body["error"].startswith("Invalid request") and body["detail"][0]["field"]
+
+
+def test_ask_takes_a_whole_float_as_top_k(client: TestClient):
+    """JSON Schema counts 3.0 as an integer, so clients generated from the schema may send it."""
+    r = client.post("/ask", json={"question": "Qu’est-ce que le FEM ?", "top_k": 3.0})
+    assert r.status_code == 200 and len(r.json()["passages"]) == 3
 
 
 def test_ask_rejects_malformed_json(client: TestClient):
