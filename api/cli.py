@@ -26,7 +26,7 @@ def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached."
     typer.echo(f"Embedding model ready: {path}")
     from index.embedders import embedding_device, query_backend
 
-    if query_backend(settings, path, embedding_device(settings)) == "onnx":
+    if query_backend(settings, path, embedding_device(settings)) != "torch":
         from index.onnx_encoder import export_onnx
 
         typer.echo(f"Query encoder for ONNX Runtime ready: {export_onnx(Path(path), force=force)}")

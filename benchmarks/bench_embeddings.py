@@ -121,7 +121,7 @@ def main() -> None:
     from index.embedders import available_cpus, query_backend
 
     model_dir, _ = resolve_model(settings)
-    if query_backend(settings, model_dir, device) == "onnx":
+    if query_backend(settings, model_dir, device) != "torch":
         # the query path of the service (index/onnx_encoder.py); passages stay on torch
         from index.onnx_encoder import OnnxTextEncoder
 

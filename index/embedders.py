@@ -116,8 +116,9 @@ def query_embedder(settings: Settings | None = None) -> BatchingTextEmbedder:
 
 
 def query_backend(settings: Settings, model: str, device: str) -> str:
-    """``onnx`` or ``torch`` for the query embedder (``settings.query_backend``; ``auto``:
-    ONNX Runtime on CPU when it is installed and the model folder can be exported)."""
+    """The query embedder's backend for ``settings.query_backend``: ``torch``; ``onnx`` (asked
+    for: errors are raised); ``auto`` when ONNX Runtime on CPU can serve this model folder
+    (the embedder falls back to PyTorch if the export fails)."""
     from index.onnx_encoder import exportable, onnx_runtime_available
 
     wanted = settings.query_backend
@@ -129,7 +130,9 @@ def query_backend(settings: Settings, model: str, device: str) -> str:
             f"POLICYQA_QUERY_BACKEND=onnx needs onnxruntime, the CPU and a local sentence-transformers "
             f"folder with mean pooling and normalisation; {model!r} on {device} is not. Use 'auto' or 'torch'."
         )
-    return "onnx" if usable else "torch"
+    if not usable:
+        return "torch"
+    return "onnx" if wanted == "onnx" else "auto"
 
 
 def document_embedder(settings: Settings | None = None) -> SentenceTransformersDocumentEmbedder:

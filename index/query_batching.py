@@ -70,13 +70,15 @@ class QueryBatcher:
 @component
 class BatchingTextEmbedder:
     """A drop-in for SentenceTransformersTextEmbedder (same ``embedding`` output) that batches
-    the queries of concurrent pipeline runs. ``embedder_params`` are the wrapped embedder's."""
+    the queries of concurrent pipeline runs. ``embedder_params`` are the wrapped embedder's;
+    ``backend``: ``torch``, ``onnx`` (ONNX Runtime, see index.onnx_encoder), or ``auto``
+    (ONNX, and PyTorch if the export or the session cannot be made, e.g. a read-only folder)."""
 
     def __init__(
         self, embedder_params: dict[str, Any], max_batch_size: int = 32, backend: str = "torch"
     ) -> None:
-        if backend not in ("torch", "onnx"):
-            raise ValueError(f"Unknown query embedding backend {backend!r}: use 'torch' or 'onnx'.")
+        if backend not in ("torch", "onnx", "auto"):
+            raise ValueError(f"Unknown query embedding backend {backend!r}: use 'torch', 'onnx' or 'auto'.")
         self.embedder_params = dict(embedder_params)
         self.max_batch_size = max_batch_size
         self.backend = backend
@@ -92,9 +94,16 @@ class BatchingTextEmbedder:
             )
 
             inner = SentenceTransformersTextEmbedder(**self.embedder_params)
-            if self.backend == "onnx":
-                self._batcher = QueryBatcher(self._onnx_encode(inner), self.max_batch_size)
-                return
+            if self.backend in ("onnx", "auto"):
+                try:
+                    self._batcher = QueryBatcher(self._onnx_encode(inner), self.max_batch_size)
+                    return
+                except Exception as exc:  # "auto": a failed export must not stop the service
+                    if self.backend == "onnx":
+                        raise
+                    log.warning(
+                        "ONNX query encoder unavailable (%s: %s); using PyTorch", type(exc).__name__, exc
+                    )
             inner.warm_up()
             backend = inner.embedding_backend
             if backend is None:

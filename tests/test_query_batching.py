@@ -99,7 +99,7 @@ def test_onnx_query_encoder_gives_the_sentence_transformers_embedding(settings: 
     from tests.test_embeddings import corpus_sentences, gold_questions
 
     model_dir, prompts = resolve_model(settings)
-    assert query_backend(settings, model_dir, embedding_device(settings)) == "onnx"
+    assert query_backend(settings, model_dir, embedding_device(settings)) == "auto"
     texts = [prompts["query"] + q for q in gold_questions()] + list(corpus_sentences()[:40])
     texts.append("query: " + "Fonds social européen plus (FSE+) et intégration. " * 120)  # > 512 tokens
     expected = load_sentence_transformer(settings).encode(texts, normalize_embeddings=True)
@@ -107,3 +107,42 @@ def test_onnx_query_encoder_gives_the_sentence_transformers_embedding(settings: 
     cosines = np.sum(got * expected, axis=1)
     assert cosines.min() > 0.99999, cosines.min()
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+
+
+def test_auto_backend_falls_back_to_torch_when_the_export_fails(
+    settings: Settings, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model folder where the export cannot be written still serves queries, by PyTorch."""
+    import logging
+    import shutil
+
+    from index.embedders import query_embedder
+    from index.provision import resolve_model
+
+    model_dir, _ = resolve_model(settings)
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("onnx"))
+    (copy / "onnx").write_text("a file where the export folder should go")
+    embedder = query_embedder(settings)
+    embedder.embedder_params["model"] = str(copy)
+    assert embedder.backend == "auto"
+    with caplog.at_level(logging.WARNING, logger="index.query_batching"):
+        embedder.warm_up()
+    assert "ONNX query encoder unavailable" in caplog.text
+    vector = embedder.run("Quels fonds soutiennent l’intégration ?")["embedding"]
+    assert len(vector) == 384 and abs(float(np.linalg.norm(vector)) - 1.0) < 1e-4
+
+
+def test_backend_choice(settings: Settings) -> None:
+    from index.embedders import query_backend
+    from index.provision import resolve_model
+
+    model_dir, _ = resolve_model(settings)
+    torch_only = settings.model_copy(update={"query_backend": "torch"})
+    assert query_backend(torch_only, model_dir, "cpu") == "torch"
+    assert query_backend(settings, model_dir, "cuda") == "torch"  # auto: ONNX serves the CPU path only
+    assert query_backend(settings, "intfloat/multilingual-e5-base", "cpu") == "torch"  # a Hub id
+    strict = settings.model_copy(update={"query_backend": "onnx"})
+    assert query_backend(strict, model_dir, "cpu") == "onnx"
+    with pytest.raises(ValueError, match="POLICYQA_QUERY_BACKEND=onnx"):
+        query_backend(strict, model_dir, "cuda")
