@@ -39,6 +39,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
 from ingest.errors import CorruptDocument, EmptyDocument, EncryptedDocument, NoTextLayer
+from ingest.markers import sentinel, take_markers
 from ingest.models import BlockKind, Footnote, ParsedDocument
 from ingest.text_layout import SectionBuilder, assemble
 
@@ -445,13 +446,6 @@ def _bullet_text_x(line: _Line) -> float:
     return line.x
 
 
-#: A cited marker while lines are joined: its number between two private-use characters.
-_SENTINEL = "\ue000{}\ue001"
-#: As in the text reader: a marker takes the space before it, and the stray space between
-#: it and "." "," or ")" ("numérique ³³ . La" reads "numérique. La").
-_SENTINEL_WITH_SPACE = re.compile(r"[ \t]*\ue000(\d+)\ue001(?:[ \t]+(?=[.,)]))?")
-
-
 def _assemble(
     lines: list[_Line], lexicon: _Lexicon, bullet: bool, notes: set[int]
 ) -> tuple[str, list[int], list[int]]:
@@ -463,29 +457,12 @@ def _assemble(
     """
     text = ""
     for line in lines:
-        piece = "".join(
-            _SENTINEL.format(p) if isinstance(p, int) and p in notes else str(p) for p in line.parts()
-        )
+        piece = "".join(sentinel(p) if isinstance(p, int) and p in notes else str(p) for p in line.parts())
         piece = _squeeze(piece).strip(" ")
         text = lexicon.join(text, piece) if text else piece
     if bullet:
         text = _BULLET_RE.sub("• ", text, count=1)
-    parts: list[str] = []
-    refs: list[int] = []
-    positions: list[int] = []
-    done = kept = 0
-    for match in _SENTINEL_WITH_SPACE.finditer(text):
-        parts.append(text[done : match.start()])
-        kept += match.start() - done
-        done = match.end()
-        if int(match.group(1)) not in refs:
-            refs.append(int(match.group(1)))
-            positions.append(kept)
-    parts.append(text[done:])
-    joined = "".join(parts)
-    lead = len(joined) - len(joined.lstrip())
-    clean = joined.strip()
-    return clean, refs, [min(max(p - lead, 0), len(clean)) for p in positions]
+    return take_markers(text, first_only=True)
 
 
 # ---------------------------------------------------------------------------- footnotes

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ingest.errors import EmptyDocument
+from ingest.markers import SENTINEL_WITH_SPACE, sentinel, take_markers
 from ingest.models import ParsedDocument
 from ingest.text_layout import (
     BULLET,
@@ -37,10 +38,6 @@ __all__ = ["NOTES_HEADING", "decode_text", "read_text_file", "read_web_page", "r
 _REF = re.compile(r"\[footnoteRef:(\d+)\]")
 _NOTE_START = re.compile(r"\[(\d{1,4}):")
 _NOISE = re.compile(r"\[(?:bookmark|image):[^\]]*\]")
-# refs become private-use sentinels while notes are cut, so a "[" inside a note never meets
-# a half-removed marker; a marker then takes the space before it, and a stray space between
-# it and "." "," or ")" ("numérique[footnoteRef:33] . La" reads "numérique. La")
-_SENTINEL_WITH_SPACE = re.compile(r"[ \t]*\ue000(\d+)\ue001(?:[ \t]+(?=[.,)]))?")
 _NUMBERED = re.compile(r"^\d{1,2}\.\s+\S")
 _ROMAN = re.compile(r"^(?:I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)\.\s+\S")
 _MAX_HEADING = 250
@@ -51,11 +48,13 @@ def cut_notes(text: str) -> tuple[str, dict[int, str]]:
     """Remove every ``[N: ...]`` note (matched by bracket depth) and the noise markers.
 
     Returns the body, in which each ``[footnoteRef:N]`` became a sentinel that
-    :func:`_take_refs` reads, and the note texts by number (line breaks inside a note
+    :func:`ingest.markers.take_markers` reads, and the note texts by number (line breaks inside a note
     become spaces; other characters, no-break spaces included, are kept).
     """
     text = _NOISE.sub("", text)
-    text = _REF.sub(lambda m: f"\ue000{m.group(1)}\ue001", text)
+    # refs become sentinels while notes are cut, so a "[" inside a note never meets a
+    # half-removed marker
+    text = _REF.sub(lambda m: sentinel(m.group(1)), text)
     out: list[str] = []
     notes: dict[int, str] = {}
     i = 0
@@ -86,30 +85,10 @@ def cut_notes(text: str) -> tuple[str, dict[int, str]]:
                     break
             j += 1
         # a ref inside a note cites nothing (Word notes cannot); its sentinel must not leak
-        note = _SENTINEL_WITH_SPACE.sub("", text[match.end() : j])
+        note = SENTINEL_WITH_SPACE.sub("", text[match.end() : j])
         notes[int(match.group(1))] = _LINE_BREAK_IN_NOTE.sub(" ", note).strip()
         i = resume
     return "".join(out), notes
-
-
-def _take_refs(line: str) -> tuple[str, list[int], list[int]]:
-    """The line without its ref sentinels (and the space before each), their numbers, and
-    where each was cited in the returned text."""
-    parts: list[str] = []
-    refs: list[int] = []
-    positions: list[int] = []
-    done = kept = 0
-    for match in _SENTINEL_WITH_SPACE.finditer(line):
-        parts.append(line[done : match.start()])
-        kept += match.start() - done
-        refs.append(int(match.group(1)))
-        positions.append(kept)
-        done = match.end()
-    parts.append(line[done:])
-    text = "".join(parts)
-    lead = len(text) - len(text.lstrip())
-    clean = text.strip()
-    return clean, refs, [min(max(p - lead, 0), len(clean)) for p in positions]
 
 
 def read_word_text(path: Path, doc_id: str | None = None, text: str | None = None) -> ParsedDocument:
@@ -120,7 +99,7 @@ def read_word_text(path: Path, doc_id: str | None = None, text: str | None = Non
     builder = SectionBuilder()
     title = ""
     for line in body.split("\n"):
-        clean, refs, positions = _take_refs(line)
+        clean, refs, positions = take_markers(line)
         if not clean:
             continue
         if not title:
