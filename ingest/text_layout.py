@@ -40,6 +40,8 @@ def decode_text(data: bytes, source: str = "") -> str:
             f"{name} is not readable text (not UTF-8, and no other text encoding fits). "
             "Save it as UTF-8 text, or upload the PDF."
         )
+    # the few control characters a text may carry (a stray NUL) are not words: drop them
+    text = _CONTROL.sub("", text)
     if not text.strip():
         raise EmptyDocument(
             f"{name} is empty: there is nothing to index. Check that the right file was sent."

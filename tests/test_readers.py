@@ -61,6 +61,14 @@ def test_bad_text_uploads(tmp_path: Path):
         read_document(empty)
 
 
+def test_a_stray_control_character_is_dropped_not_indexed():
+    """A few control characters do not make a file binary, but they are not text either
+    (found by tests/test_properties.py: b"x\\n\\n\\x00:" left a NUL in a passage)."""
+    doc = read_bytes(b"Le FSE+ finance\x00 la formation.\n\n\x00:", "note.txt")
+    assert "\x00" not in doc.clean_text
+    assert "Le FSE+ finance la formation." in doc.clean_text
+
+
 def test_corpus_listing_takes_the_text_version_and_the_pdf_only_when_asked():
     assert [p.name for p in iter_corpus(CORPUS)] == [PLAN.name, WEB.name]
     assert PDF in iter_corpus(CORPUS, include_alternates=True)
