@@ -10,13 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +25,7 @@ from index.settings import REPO_ROOT
 from ingest.pipeline import parse_and_chunk
 from tests.conftest import CORPUS, SHARED_MODELS
 from tests.isolated import isolated_settings, own_store
+from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 
@@ -291,61 +288,18 @@ def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
 # --------------------------------------------------------------------------- restart
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def server(tmp_path: Path, corpus: Path, log_name: str, **env: str) -> Iterator[str]:
-    """uvicorn with the real app in a child process; yields its base URL once /ready says 200."""
-    port = _free_port()
-    log_path = tmp_path / log_name
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=child_env(tmp_path / "data", corpus, **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + CHILD_TIMEOUT
-            while True:
-                assert proc.poll() is None, f"server exited: {log_path.read_text()[-3000:]}"
-                try:
-                    if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, f"server not ready: {log_path.read_text()[-3000:]}"
-                time.sleep(0.5)
-            yield base
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def test_a_restarted_server_keeps_its_index(tmp_path: Path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(WEB, corpus)
     question = {"question": "Qu’est-ce que le Forum européen sur la migration ?"}
 
-    with server(tmp_path, corpus, "first.log") as base:
+    with live_server(tmp_path, [WEB.name]) as base:
         before = httpx.get(f"{base}/documents", timeout=60).json()["documents"]
     assert [d["doc_id"] for d in before] == [WEB.stem]
 
     # no start-up ingest, and nothing left to ingest anyway: answers come from the stored index
     empty = tmp_path / "empty"
     empty.mkdir()
-    with server(tmp_path, empty, "second.log", POLICYQA_INGEST_ON_STARTUP="false") as base:
+    restart = {"POLICYQA_CORPUS_DIR": str(empty), "POLICYQA_INGEST_ON_STARTUP": "false"}
+    with live_server(tmp_path, [], env=restart) as base:
         after = httpx.get(f"{base}/documents", timeout=60).json()["documents"]
         answer = httpx.post(f"{base}/ask", json=question, timeout=120)
     assert after == before  # same records, same ingested_at: nothing was re-indexed
