@@ -13,35 +13,20 @@ parse time (median of --runs parses, pypdf included).
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
-import unicodedata
 from difflib import SequenceMatcher
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from evaluation.fidelity import comparable, sentences  # noqa: E402
 from ingest.pdf_reader import read_pdf  # noqa: E402
 
 PDF = REPO / "corpus" / "pdf" / "plan-action-integration-inclusion-2021-2027.pdf"
 TXT = REPO / "corpus" / "plan-action-integration-inclusion-2021-2027.txt"
-
-
-def norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"^[·•]\s", "", text)  # each reader keeps its own bullet glyph
-    text = re.sub(r"[’‘`']", "'", text)
-    text = re.sub(r"[«»“”\"]", '"', text)
-    text = re.sub(r"[-\u00ad\u2010\u2011]", "", text)
-    text = re.sub(r"\s+", " ", text)
-    return re.sub(r' ?" ?', '"', text).strip()
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?;:])\s+", text) if s.strip()]
 
 
 def main() -> None:
@@ -67,17 +52,17 @@ def main() -> None:
     }
     worst = min(ratios, key=ratios.__getitem__)
 
-    body = norm(" ".join(b.text for b in doc.blocks))
-    ref_sentences = [norm(s) for b in ref.blocks for s in sentences(b.text)]
+    body = comparable(" ".join(b.text for b in doc.blocks))
+    ref_sentences = [comparable(s) for b in ref.blocks for s in sentences(b.text)]
     found = sum(len(s) for s in ref_sentences if s in body)
     total = sum(len(s) for s in ref_sentences)
     missed = [s for s in ref_sentences if s not in body]
 
-    ref_blocks = {norm(b.text) for b in ref.blocks}
-    exact = sum(norm(b.text) in ref_blocks for b in doc.blocks)
+    ref_blocks = {comparable(b.text) for b in ref.blocks}
+    exact = sum(comparable(b.text) in ref_blocks for b in doc.blocks)
 
     def citing(d) -> dict[int, str]:
-        return {n: norm(b.text) for b in d.blocks for n in b.footnote_refs}
+        return {n: comparable(b.text) for b in d.blocks for n in b.footnote_refs}
 
     pdf_citing, ref_citing = citing(doc), citing(ref)
     same_citing = sum(pdf_citing.get(n) == ref_citing[n] for n in ref_citing)

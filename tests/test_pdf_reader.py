@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from difflib import SequenceMatcher
 from pathlib import Path
 
 import pytest
 from pypdf import PdfWriter
 
+from evaluation.fidelity import comparable, sentences
 from ingest.errors import CorruptDocument, EmptyDocument, EncryptedDocument, IngestError, NoTextLayer
 from ingest.models import ParsedDocument
 from ingest.pdf_reader import read_pdf, read_pdf_bytes
@@ -41,21 +41,6 @@ def pdf_doc() -> ParsedDocument:
 @pytest.fixture(scope="module")
 def txt_doc() -> ParsedDocument:
     return read_word_text(TXT)
-
-
-def norm(text: str) -> str:
-    """Compare words, not typography: case, spaces, quotes and hyphens set aside."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"^[·•]\s", "", text)  # each reader keeps its own bullet glyph
-    text = re.sub(r"[’‘`']", "'", text)
-    text = re.sub(r"[«»“”\"]", '"', text)
-    text = re.sub(r"[-\u00ad\u2010\u2011]", "", text)
-    text = re.sub(r"\s+", " ", text)
-    return re.sub(r' ?" ?', '"', text).strip()
-
-
-def sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?;:])\s+", text) if s.strip()]
 
 
 def ws(text: str) -> str:
@@ -99,7 +84,7 @@ def test_footnote_urls_intact(pdf_doc: ParsedDocument, txt_doc: ParsedDocument) 
 
 def test_every_marker_recorded_on_the_citing_block(pdf_doc: ParsedDocument, txt_doc: ParsedDocument) -> None:
     def citing(doc: ParsedDocument) -> dict[int, str]:
-        return {n: norm(b.text) for b in doc.blocks for n in b.footnote_refs}
+        return {n: comparable(b.text) for b in doc.blocks for n in b.footnote_refs}
 
     pdf_citing, txt_citing = citing(pdf_doc), citing(txt_doc)
     assert sorted(pdf_citing) == FOOTNOTES
@@ -117,7 +102,7 @@ def test_marker_offsets_where_the_text_version_cites(
             assert len(block.footnote_ref_offsets) == len(block.footnote_refs)
             for number, offset in zip(block.footnote_refs, block.footnote_ref_offsets, strict=True):
                 assert block.start <= offset <= block.end
-                out[number] = norm(doc.clean_text[max(block.start, offset - 30) : offset])
+                out[number] = comparable(doc.clean_text[max(block.start, offset - 30) : offset])
         return out
 
     assert cited_after(pdf_doc) == cited_after(txt_doc)
@@ -139,8 +124,8 @@ def test_markers_never_glued_to_numbers(pdf_doc: ParsedDocument) -> None:
 
 
 def test_body_coverage(pdf_doc: ParsedDocument, txt_doc: ParsedDocument) -> None:
-    pdf_body = norm(" ".join(b.text for b in pdf_doc.blocks))
-    ref = [norm(s) for b in txt_doc.blocks for s in sentences(b.text)]
+    pdf_body = comparable(" ".join(b.text for b in pdf_doc.blocks))
+    ref = [comparable(s) for b in txt_doc.blocks for s in sentences(b.text)]
     total = sum(len(s) for s in ref)
     found = sum(len(s) for s in ref if s in pdf_body)
     assert found / total >= 0.97
@@ -148,8 +133,8 @@ def test_body_coverage(pdf_doc: ParsedDocument, txt_doc: ParsedDocument) -> None
 
 def test_blocks_are_text_version_blocks(pdf_doc: ParsedDocument, txt_doc: ParsedDocument) -> None:
     """Precision: a PDF block holding a header, page number or a wrong join is not found."""
-    reference = {norm(b.text) for b in txt_doc.blocks}
-    found = [norm(b.text) in reference for b in pdf_doc.blocks]
+    reference = {comparable(b.text) for b in txt_doc.blocks}
+    found = [comparable(b.text) in reference for b in pdf_doc.blocks]
     assert sum(found) / len(found) >= 0.97
 
 
