@@ -1,6 +1,4 @@
-"""Haystack's anonymous usage telemetry is off unless the user turns it on: the service runs
-on closed government networks, where a call home is unwanted (and would only time out)."""
+"""Importing ``index`` first turns Haystack's telemetry off (see index/__init__.py) before any
+module of this package imports haystack."""
 
-import os
-
-os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+import index  # noqa: F401
