@@ -351,11 +351,15 @@ class HealthResponse(BaseModel):
     status: Literal["ok"] = "ok"
 
 
+#: The background encoding of the indexed sentences (PolicyQAService.answer_cache).
+AnswerCacheState = Literal["off", "priming", "primed", "failed"]
+
+
 class ReadyResponse(BaseModel):
     ready: bool
     model: str
     documents: int = 0
-    answer_cache: Literal["off", "priming", "primed", "failed"] = Field(
+    answer_cache: AnswerCacheState = Field(
         default="off",
         description="Sentence embeddings of the indexed passages, encoded in the background after "
         "start-up: answers are slower (and benchmarks not representative) while 'priming'.",

@@ -18,6 +18,7 @@ from typing import Any
 
 from api.answer import ExtractiveAnswerer, message_for
 from api.models import (
+    AnswerCacheState,
     AskRequest,
     AskResponse,
     CitedPassage,
@@ -80,8 +81,7 @@ class PolicyQAService:
         self.ready = False
         self.load_error: str | None = None
         self.startup_report: IngestReport | None = None
-        #: "off", "priming", "primed" or "failed" (see ReadyResponse.answer_cache)
-        self.answer_cache = "off"
+        self.answer_cache: AnswerCacheState = "off"
 
     # ------------------------------------------------------------------ lifecycle
 
