@@ -29,7 +29,8 @@ def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached."
     if query_backend(settings, path, embedding_device(settings)) != "torch":
         from index.onnx_encoder import export_onnx
 
-        typer.echo(f"Query encoder for ONNX Runtime ready: {export_onnx(Path(path), force=force)}")
+        encoder = export_onnx(Path(path), force=force, precision=settings.query_precision)
+        typer.echo(f"Query encoder for ONNX Runtime ready ({settings.query_precision}): {encoder}")
 
 
 @app.command()

