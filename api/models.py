@@ -104,7 +104,6 @@ class AskRequest(BaseModel):
     )
 
 
-
 class Citation(BaseModel):
     doc_id: str
     title: str

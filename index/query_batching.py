@@ -104,7 +104,9 @@ class BatchingTextEmbedder:
             inner = SentenceTransformersTextEmbedder(**self.embedder_params)
             if self.backend in ("onnx", "auto"):
                 try:
-                    self._batcher = QueryBatcher(self._onnx_encode(inner, self.precision), self.max_batch_size)
+                    self._batcher = QueryBatcher(
+                        self._onnx_encode(inner, self.precision), self.max_batch_size
+                    )
                     return
                 except Exception as exc:  # "auto": a failed export must not stop the service
                     if self.backend == "onnx":
