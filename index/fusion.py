@@ -23,23 +23,27 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
 FusionMethod = Literal["rrf", "dbsf", "convex"]
 
 
-def _rrf(lists: list[list[Document]], weights: list[float], k: float) -> dict[str, float]:
+Ranked = list[tuple[str, float]]
+"""A ranking as (id, score) pairs, best first."""
+
+
+def _rrf(lists: list[Ranked], weights: list[float], k: float) -> dict[str, float]:
     scores: dict[str, float] = {}
-    for docs, w in zip(lists, weights, strict=True):
-        for rank, doc in enumerate(docs, start=1):
-            scores[doc.id] = scores.get(doc.id, 0.0) + w / (k + rank)
+    for ranked, w in zip(lists, weights, strict=True):
+        for rank, (doc_id, _) in enumerate(ranked, start=1):
+            scores[doc_id] = scores.get(doc_id, 0.0) + w / (k + rank)
     return scores
 
 
-def _scaled(docs: list[Document], method: FusionMethod) -> dict[str, float]:
-    values = [d.score or 0.0 for d in docs]
+def _scaled(ranked: Ranked, method: FusionMethod) -> dict[str, float]:
+    values = [score for _, score in ranked]
     if not values:
         return {}
     if method == "dbsf":
@@ -49,7 +53,40 @@ def _scaled(docs: list[Document], method: FusionMethod) -> dict[str, float]:
     else:
         lo, hi = min(values), max(values)
     span = hi - lo
-    return {d.id: (min(max(((d.score or 0.0) - lo) / span, 0.0), 1.0) if span > 0 else 1.0) for d in docs}
+    return {i: (min(max((s - lo) / span, 0.0), 1.0) if span > 0 else 1.0) for i, s in ranked}
+
+
+class Fused(NamedTuple):
+    id: str
+    score: float
+    dense_score: float | None
+    sparse_score: float | None
+
+
+def fuse_scores(
+    dense: Ranked,
+    lexical: Ranked,
+    method: FusionMethod = "convex",
+    dense_weight: float = 0.8,
+    rrf_k: float = 60.0,
+    top_k: int = 10,
+) -> list[Fused]:
+    """The fused ranking of two (id, score) rankings, with each id's raw scores.
+
+    Ids and scores only, so that candidates can be fused before their payloads are read
+    (index.retrieval.HybridRetriever).
+    """
+    weights = [dense_weight, 1.0 - dense_weight]
+    if method == "rrf":
+        scores = _rrf([dense, lexical], weights, rrf_k)
+    else:
+        scores = {}
+        for ranked, w in zip([dense, lexical], weights, strict=True):
+            for doc_id, s in _scaled(ranked, method).items():
+                scores[doc_id] = scores.get(doc_id, 0.0) + w * s
+    raw_dense, raw_sparse = dict(dense), dict(lexical)
+    ranked_ids = sorted(scores, key=lambda i: scores[i], reverse=True)[:top_k]
+    return [Fused(i, scores[i], raw_dense.get(i), raw_sparse.get(i)) for i in ranked_ids]
 
 
 def fuse(
@@ -65,22 +102,25 @@ def fuse(
     The raw scores are kept in ``meta['dense_score']`` and ``meta['sparse_score']`` so the
     API can explain a ranking and the answerability check can use the dense similarity.
     """
-    weights = [dense_weight, 1.0 - dense_weight]
-    if method == "rrf":
-        scores = _rrf([dense, lexical], weights, rrf_k)
-    else:
-        scores = {}
-        for docs, w in zip([dense, lexical], weights, strict=True):
-            for doc_id, s in _scaled(docs, method).items():
-                scores[doc_id] = scores.get(doc_id, 0.0) + w * s
     by_id: dict[str, Document] = {}
-    raw: dict[str, dict[str, float | None]] = {}
-    for name, docs in (("dense_score", dense), ("sparse_score", lexical)):
-        for doc in docs:
-            by_id.setdefault(doc.id, doc)
-            raw.setdefault(doc.id, {"dense_score": None, "sparse_score": None})[name] = doc.score
-    ranked = sorted(scores, key=lambda i: scores[i], reverse=True)[:top_k]
-    return [replace(by_id[i], score=scores[i], meta={**by_id[i].meta, **raw[i]}) for i in ranked]
+    for doc in [*dense, *lexical]:
+        by_id.setdefault(doc.id, doc)
+    fused = fuse_scores(
+        [(d.id, d.score or 0.0) for d in dense],
+        [(d.id, d.score or 0.0) for d in lexical],
+        method,
+        dense_weight,
+        rrf_k,
+        top_k,
+    )
+    return [
+        replace(
+            by_id[f.id],
+            score=f.score,
+            meta={**by_id[f.id].meta, "dense_score": f.dense_score, "sparse_score": f.sparse_score},
+        )
+        for f in fused
+    ]
 
 
 @component

@@ -17,12 +17,15 @@ from haystack_integrations.components.retrievers.qdrant import (
     QdrantSparseEmbeddingRetriever,
 )
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
+from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME
+from haystack_integrations.document_stores.qdrant.filters import convert_filters_to_qdrant
+from qdrant_client import models
 
 from index.documents import document_to_passage
-from index.fusion import ScoreFusion
+from index.fusion import ScoreFusion, fuse_scores
 from index.settings import Settings, get_settings
 from index.sparse import FrenchSparseTextEmbedder
-from index.store import get_document_store
+from index.store import get_document_store, store_client
 from index.types import MODES, Hit, Mode, SearchFilters
 
 
@@ -71,19 +74,18 @@ class FootnoteLinker:
 class HybridRetriever:
     """Dense and sparse search of one store, fused inside one component.
 
-    As three components (two retrievers joined by a fusion component) the pipeline copied
-    every candidate, 2 x depth Documents with their metadata, on its way between components:
-    a quarter of the interpreter time of a request under load (py-spy --gil, 8 clients).
-    Inside one component only the fused ``top_k`` leave it. The searches are still
-    qdrant-haystack's retriever components, and the fusion is :class:`ScoreFusion`.
+    Both searches ask Qdrant for ids and scores only, in one batch request, and only the
+    fused ``top_k`` are then read with their payloads. Fetching every candidate's payload
+    (2 x depth passages with their text and footnotes) and making Documents of them, as
+    qdrant-haystack's retrievers do, cost more than the fusion itself; with a Qdrant server
+    it is also 2 x depth payloads on the network per question. Results are those of fusing
+    the two qdrant-haystack retrievers' rankings (tests/test_index.py).
     """
 
     def __init__(self, document_store: QdrantDocumentStore, fusion: ScoreFusion, depth: int = 50) -> None:
         self.document_store = document_store
         self.fusion = fusion
         self.depth = depth
-        self._dense = QdrantEmbeddingRetriever(document_store=document_store)
-        self._sparse = QdrantSparseEmbeddingRetriever(document_store=document_store)
 
     @component.output_types(documents=list[Document])
     def run(
@@ -93,12 +95,52 @@ class HybridRetriever:
         filters: dict[str, Any] | None = None,
         top_k: int = 10,
     ) -> dict[str, list[Document]]:
+        store = self.document_store
+        client = store_client(store)
         depth = max(top_k, self.depth)
-        dense = self._dense.run(query_embedding=query_embedding, filters=filters, top_k=depth)["documents"]
-        sparse = self._sparse.run(
-            query_sparse_embedding=query_sparse_embedding, filters=filters, top_k=depth
-        )["documents"]
-        return self.fusion.run(dense_documents=dense, sparse_documents=sparse, top_k=top_k)
+        query_filter = convert_filters_to_qdrant(filters)
+        dense, sparse = client.query_batch_points(
+            store.index,
+            [
+                models.QueryRequest(
+                    query=query_embedding, using=DENSE_VECTORS_NAME, filter=query_filter, limit=depth
+                ),
+                models.QueryRequest(
+                    query=models.SparseVector(
+                        indices=query_sparse_embedding.indices, values=query_sparse_embedding.values
+                    ),
+                    using=SPARSE_VECTORS_NAME,
+                    filter=query_filter,
+                    limit=depth,
+                ),
+            ],
+        )
+        fused = fuse_scores(
+            [(str(p.id), p.score) for p in dense.points],
+            [(str(p.id), p.score) for p in sparse.points],
+            self.fusion.method,
+            self.fusion.dense_weight,
+            self.fusion.rrf_k,
+            top_k,
+        )
+        records = client.retrieve(store.index, ids=[f.id for f in fused], with_payload=True)
+        payloads = {str(r.id): r.payload or {} for r in records}
+        documents = [
+            Document.from_dict(
+                {
+                    **payloads[f.id],
+                    "score": f.score,
+                    "meta": {
+                        **payloads[f.id].get("meta", {}),
+                        "dense_score": f.dense_score,
+                        "sparse_score": f.sparse_score,
+                    },
+                }
+            )
+            for f in fused
+            if f.id in payloads  # a point deleted between the two calls is left out
+        ]
+        return {"documents": documents}
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
@@ -138,7 +180,16 @@ def build_query_pipeline(mode: Mode, settings: Settings, store: QdrantDocumentSt
 
 
 class Retriever:
-    """Search over the index. Thread-safe: pipelines hold no per-query state."""
+    """Search over the index. Thread-safe: pipelines hold no per-query state.
+
+    Each mode is a Haystack :class:`Pipeline` (built once: the graph, ``to_dict``, warm-up),
+    but a query calls its components in graph order instead of going through
+    ``Pipeline.run``. ``Pipeline.run`` deep-copies every component's inputs, element by
+    element with a Protocol ``isinstance`` check each: the 384 floats of the query embedding
+    alone took 4.2 ms to copy, a quarter of a request (cProfile of ``/ask``, Python 3.11).
+    The graph is a fixed chain, so running it in order gives the same documents, which
+    ``tests/test_index.py`` checks against ``Pipeline.run``.
+    """
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
@@ -170,6 +221,23 @@ class Retriever:
     ) -> list[Hit]:
         return self.search_with_embedding(query, mode, top_k, filters, language)[0]
 
+    def pipeline_inputs(
+        self, query: str, mode: Mode, top_k: int, filters: SearchFilters | None, language: str | None
+    ) -> dict[str, dict[str, Any]]:
+        """The inputs of each entry component of ``mode``'s pipeline, as ``Pipeline.run`` takes them."""
+        from ingest.enrich import detect_language
+        from ingest.funds import expand_query
+
+        inputs: dict[str, dict[str, Any]] = {
+            "retriever": {"filters": filters_to_haystack(filters), "top_k": top_k}
+        }
+        if mode in ("dense", "hybrid"):
+            inputs["dense_embedder"] = {"text": query}
+        if mode in ("bm25", "hybrid"):
+            lang = language or detect_language(query, fallback="fr")
+            inputs["sparse_embedder"] = {"text": query, "language": lang, "expansions": expand_query(query)}
+        return inputs
+
     def search_with_embedding(
         self,
         query: str,
@@ -179,22 +247,19 @@ class Retriever:
         language: str | None = None,
     ) -> tuple[list[Hit], list[float] | None]:
         """Hits, and the dense query embedding when the mode made one (the answer step reuses it)."""
-        from ingest.enrich import detect_language
-        from ingest.funds import expand_query
-
         mode = mode or self.settings.default_mode
         pipe = self.pipeline(mode)
-        hs_filters = filters_to_haystack(filters)
-        inputs: dict[str, dict[str, Any]] = {"retriever": {"filters": hs_filters, "top_k": top_k}}
-        if mode in ("dense", "hybrid"):
-            inputs["dense_embedder"] = {"text": query}
-        if mode in ("bm25", "hybrid"):
-            lang = language or detect_language(query, fallback="fr")
-            inputs["sparse_embedder"] = {"text": query, "language": lang, "expansions": expand_query(query)}
-        dense = {"dense_embedder"} if mode != "bm25" else set()
-        out = pipe.run(inputs, include_outputs_from=dense)
-        documents: list[Document] = out["footnotes"]["documents"]
-        embedding = out["dense_embedder"]["embedding"] if dense else None
+        inputs = self.pipeline_inputs(query, mode, top_k, filters, language)
+        retriever_inputs = dict(inputs["retriever"])
+        embedding: list[float] | None = None
+        if "dense_embedder" in inputs:
+            embedding = pipe.get_component("dense_embedder").run(**inputs["dense_embedder"])["embedding"]
+            retriever_inputs["query_embedding"] = embedding
+        if "sparse_embedder" in inputs:
+            sparse = pipe.get_component("sparse_embedder").run(**inputs["sparse_embedder"])
+            retriever_inputs["query_sparse_embedding"] = sparse["sparse_embedding"]
+        documents = pipe.get_component("retriever").run(**retriever_inputs)["documents"]
+        documents = pipe.get_component("footnotes").run(documents=documents)["documents"]
         return [self._hit(doc, rank, mode) for rank, doc in enumerate(documents[:top_k], start=1)], embedding
 
     @staticmethod

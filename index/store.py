@@ -71,11 +71,16 @@ def get_document_store(settings: Settings, embedding_dim: int = 384) -> QdrantDo
         return store
 
 
-def qdrant_client(settings: Settings) -> QdrantClient:
-    store = get_document_store(settings)
+def store_client(store: QdrantDocumentStore) -> QdrantClient:
+    """The qdrant-client of a store, for the calls qdrant-haystack does not offer (payload-free
+    candidate search, the manifest collection). qdrant-haystack keeps it private."""
     store._initialize_client()
     assert store._client is not None
     return store._client
+
+
+def qdrant_client(settings: Settings) -> QdrantClient:
+    return store_client(get_document_store(settings))
 
 
 def close_stores() -> None:

@@ -188,3 +188,19 @@ def test_hybrid_query_pipeline_serialises_and_fuses_like_its_parts(retriever):
         10,
     )
     assert hybrid == [d.id for d in expected]
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_query_runs_its_pipeline_in_order_like_pipeline_run(retriever, mode):
+    """The retriever calls each mode's components in graph order (no deep copies); the
+    documents and scores are the ones Haystack's Pipeline.run gives for the same inputs."""
+    for question, filters in (
+        ("Quel fonds soutient l’intégration des migrants sur le marché du travail ?", None),
+        ("Which footnote links the Erasmus+ programme?", SearchFilters(kinds=["footnote"])),
+    ):
+        inputs = retriever.pipeline_inputs(question, mode, 10, filters, None)
+        expected = retriever.pipeline(mode).run(inputs)["footnotes"]["documents"]
+        hits, embedding = retriever.search_with_embedding(question, mode=mode, top_k=10, filters=filters)
+        assert [h.passage.id for h in hits] == [d.id for d in expected]
+        assert [round(h.score, 6) for h in hits] == [round(d.score or 0.0, 6) for d in expected]
+        assert (embedding is None) == (mode == "bm25")
