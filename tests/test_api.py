@@ -280,12 +280,22 @@ def test_search_modes_and_filters(client: TestClient):
         {"q": "  "},
         {},
         {"q": "x" * 2001},
+        {"q": "FEM" + "\n" * 2000},
         {"q": "FEM", "top_k": 0},
         {"q": "FEM", "top_k": 51},
         {"q": "FEM", "mode": "x"},
         {"q": "FEM", "kind": "table"},
     ],
-    ids=["blank", "missing", "too-long", "top_k-0", "top_k-51", "bad-mode", "bad-kind"],
+    ids=[
+        "blank",
+        "missing",
+        "too-long",
+        "too-long-with-blanks",
+        "top_k-0",
+        "top_k-51",
+        "bad-mode",
+        "bad-kind",
+    ],
 )
 def test_search_rejects_bad_input_with_422(client: TestClient, params):
     r = client.get("/search", params=params)
