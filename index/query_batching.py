@@ -64,7 +64,9 @@ class QueryBatcher:
                     future.set_exception(exc)
                 continue
             for (_, future), vector in zip(batch, vectors, strict=True):
-                future.set_result([float(x) for x in vector])
+                future.set_result(
+                    vector.tolist() if hasattr(vector, "tolist") else [float(x) for x in vector]
+                )
 
 
 @component
