@@ -40,7 +40,24 @@ ONNX_FILE = "query_encoder.onnx"
 ONNX_INT8_FILE = "query_encoder.int8.onnx"
 #: Written with the export: the model it came from, so a replaced model is exported again.
 ONNX_MARKER = "query_encoder.json"
-EXPORT_VERSION = 2
+#: Sentences and their fp32 embeddings, written with the export: the 8-bit graph is checked
+#: against them where it is loaded (see OnnxTextEncoder.verify_int8).
+ONNX_REFERENCE = "query_encoder.reference.json"
+EXPORT_VERSION = 3
+#: Below this cosine to fp32 on the reference sentences, the 8-bit graph is not used.
+#: Measured here: min 0.994. ONNX Runtime's u8s8 kernels can saturate on x86 CPUs without
+#: VNNI (its quantisation guide), which would show up as a drop.
+MIN_INT8_COSINE = 0.99
+REFERENCE_TEXTS = (
+    "query: Quels fonds européens soutiennent l’intégration des migrants ?",
+    "query: Which fund supports language courses for newly arrived migrants?",
+    "query: Welche Rolle spielen die Kommunen bei der Integration?",
+    "query: ¿Qué prevé la Comisión para la vivienda asequible?",
+    "query: Jak plan wspiera udział sektora prywatnego w integracji migrantów?",
+    "passage: Le Fonds social européen plus (FSE+) soutient l’inclusion sociale et l’emploi.",
+    "passage: Le FAMI finance les mesures d’intégration précoce des ressortissants de pays tiers.",
+    "query: Erasmus+ InvestEU FEDER 2021-2027",
+)
 
 Precision = Literal["int8", "fp32"]
 
@@ -98,6 +115,7 @@ def is_exported(model_dir: Path) -> bool:
         return (
             onnx_path(model_dir).is_file()
             and onnx_path(model_dir, "int8").is_file()
+            and (Path(model_dir) / ONNX_DIR / ONNX_REFERENCE).is_file()
             and json.loads(marker.read_text()) == _source_stamp(Path(model_dir))
         )
     except (OSError, ValueError):
@@ -171,39 +189,79 @@ def export_onnx(model_dir: Path, force: bool = False, precision: Precision = "fp
             )
         os.replace(tmp, onnx_path(model_dir))
         _quantize(onnx_path(model_dir), onnx_path(model_dir, "int8"))
+        fp32 = _encode(_tokenizer(model_dir), _session(onnx_path(model_dir)), list(REFERENCE_TEXTS))
+        reference = {"texts": list(REFERENCE_TEXTS), "fp32": fp32.tolist()}
+        (out_dir / ONNX_REFERENCE).write_text(json.dumps(reference))
         (out_dir / ONNX_MARKER).write_text(json.dumps(_source_stamp(model_dir)))
         log.info("exported %s to ONNX (fp32 and int8)", model_dir)
         return onnx_path(model_dir, precision)
 
 
+def _tokenizer(model_dir: Path) -> Any:
+    """sentence-transformers' tokenisation: the same tokenizer.json, truncation and padding."""
+    from tokenizers import Tokenizer
+
+    config = json.loads((model_dir / "sentence_bert_config.json").read_text())
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 512)))
+    pad_token = json.loads((model_dir / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
+    pad_id = tokenizer.token_to_id(pad_token)
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
+    return tokenizer
+
+
+def _session(path: Path, threads: int | None = None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _encode(tokenizer: Any, session: Any, texts: list[str]) -> np.ndarray:
+    batch = tokenizer.encode_batch(texts)
+    ids = np.asarray([e.ids for e in batch], dtype=np.int64)
+    mask = np.asarray([e.attention_mask for e in batch], dtype=np.int64)
+    return session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+
+
 class OnnxTextEncoder:
-    """Tokenise like sentence-transformers (same tokenizer.json, same truncation) and run the graph."""
+    """Tokenise like sentence-transformers (same tokenizer.json, same truncation) and run the graph.
+
+    ``precision="int8"`` checks the 8-bit graph on this machine against the fp32 embeddings
+    stored at export, and serves fp32 (with a warning) if they drift apart."""
 
     def __init__(self, model_dir: Path, threads: int | None = None, precision: Precision = "int8") -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
         if precision not in ("int8", "fp32"):
             raise ValueError(f"Unknown query encoder precision {precision!r}: use 'int8' or 'fp32'.")
-        model_dir = Path(model_dir)
-        self.precision = precision
-        path = export_onnx(model_dir, precision=precision)
-        config = json.loads((model_dir / "sentence_bert_config.json").read_text())
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 512)))
-        pad_token = json.loads((model_dir / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
-        pad_id = self.tokenizer.token_to_id(pad_token)
-        self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.model_dir = Path(model_dir)
+        self.threads = threads
+        self.precision: Precision = precision
+        self.tokenizer = _tokenizer(self.model_dir)
+        self.session = _session(export_onnx(self.model_dir, precision=precision), threads)
+        if precision == "int8":
+            reference = json.loads((self.model_dir / ONNX_DIR / ONNX_REFERENCE).read_text())
+            self.verify_int8(reference)
+
+    def verify_int8(self, reference: dict[str, Any]) -> float:
+        """Lowest cosine of the 8-bit graph to ``reference`` (texts and their fp32 vectors);
+        below :data:`MIN_INT8_COSINE` this encoder switches to the fp32 graph."""
+        got = self.encode(list(reference["texts"]))
+        cosine = float(np.min(np.sum(got * np.asarray(reference["fp32"], np.float32), axis=1)))
+        if cosine < MIN_INT8_COSINE:
+            log.warning(
+                "the 8-bit query encoder drifts from fp32 on this CPU (cosine %.4f < %.2f): "
+                "serving the fp32 graph. Set POLICYQA_QUERY_PRECISION=fp32 to skip this check.",
+                cosine,
+                MIN_INT8_COSINE,
+            )
+            self.session = _session(onnx_path(self.model_dir, "fp32"), self.threads)
+            self.precision = "fp32"
+        return cosine
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), np.float32)
-        batch = self.tokenizer.encode_batch(texts)
-        ids = np.asarray([e.ids for e in batch], dtype=np.int64)
-        mask = np.asarray([e.attention_mask for e in batch], dtype=np.int64)
-        return self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+        return _encode(self.tokenizer, self.session, texts)

@@ -117,6 +117,26 @@ def test_onnx_query_encoder_gives_the_sentence_transformers_embedding(settings: 
     assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
 
 
+def test_int8_encoder_that_drifts_from_fp32_serves_fp32(settings: Settings, caplog) -> None:
+    """On a CPU where the 8-bit kernels saturate, the check at load switches to fp32."""
+    import json
+    import logging
+    from pathlib import Path
+
+    from index.onnx_encoder import ONNX_DIR, ONNX_REFERENCE, OnnxTextEncoder
+    from index.provision import resolve_model
+
+    model_dir, _ = resolve_model(settings)
+    encoder = OnnxTextEncoder(Path(model_dir))
+    assert encoder.precision == "int8"  # this machine: the stored reference holds
+    reference = json.loads((Path(model_dir) / ONNX_DIR / ONNX_REFERENCE).read_text())
+    drifted = {"texts": reference["texts"], "fp32": [list(reversed(v)) for v in reference["fp32"]]}
+    with caplog.at_level(logging.WARNING, logger="index.onnx_encoder"):
+        assert encoder.verify_int8(drifted) < 0.99
+    assert encoder.precision == "fp32" and "serving the fp32 graph" in caplog.text
+    assert encoder.verify_int8(reference) > 0.99999  # now the fp32 graph itself
+
+
 def test_unknown_precision_is_refused(settings: Settings) -> None:
     with pytest.raises(ValueError, match="'int8' or 'fp32'"):
         BatchingTextEmbedder(embedder_params={}, precision="fp16")
