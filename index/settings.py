@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     )
     query_precision: Literal["int8", "fp32"] = Field(
         default="int8",
-        description="Weights of the ONNX query encoder: 'int8' (2.4x faster, cosine 0.997 to fp32, "
-        "retrieval unchanged on the dev set) or 'fp32'. Passages are always embedded in fp32.",
+        description="Weights of the ONNX query encoder: 'int8' (2.1 ms a question instead of 6.1, "
+        "cosine 0.997 to fp32, retrieval the same within noise; checked at load, fp32 served if it "
+        "drifts) or 'fp32'. Passages are always embedded in fp32.",
     )
     query_batch_size: int = Field(
         default=32,
