@@ -100,6 +100,8 @@ class PolicyQAService:
             retriever.warm_up()
             answerer = ExtractiveAnswerer()
             answerer.warm_up(self.settings)
+            # lingua loads its language models on first use: 2.7 s that the first question paid
+            _language_of("Chargement des modèles de langue.")
             self._generator = AnswerGenerator.from_settings(self.settings)
             self._indexer, self._answerer, self._retriever = indexer, answerer, retriever
             log.info("model and store loaded in %.1fs", time.perf_counter() - t0)

@@ -526,3 +526,13 @@ def test_a_real_bug_gives_a_logged_json_500(settings: Settings, service: PolicyQ
 def test_lifespan_loader_thread_finishes(client: TestClient):
     loader: threading.Thread = client.app.state.loader
     assert not loader.is_alive()
+
+
+def test_loading_warms_the_language_detector(client: TestClient, settings: Settings) -> None:
+    """lingua loads its models on first use (2.7 s here): the service pays it when it loads,
+    not its first user (with an index already built, start-up ingests nothing)."""
+    from ingest.enrich import _detector
+
+    _detector.cache_clear()
+    PolicyQAService(settings).load()
+    assert _detector.cache_info().currsize == 1
