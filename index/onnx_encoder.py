@@ -62,6 +62,13 @@ REFERENCE_TEXTS = (
 
 Precision = Literal["int8", "fp32"]
 
+
+def check_precision(precision: str) -> Precision:
+    if precision not in ("int8", "fp32"):
+        raise ValueError(f"Unknown query encoder precision {precision!r}: use 'int8' or 'fp32'.")
+    return precision  # type: ignore[return-value]
+
+
 _export_lock = threading.Lock()
 
 
@@ -235,11 +242,9 @@ class OnnxTextEncoder:
     stored at export, and serves fp32 (with a warning) if they drift apart."""
 
     def __init__(self, model_dir: Path, threads: int | None = None, precision: Precision = "int8") -> None:
-        if precision not in ("int8", "fp32"):
-            raise ValueError(f"Unknown query encoder precision {precision!r}: use 'int8' or 'fp32'.")
+        self.precision: Precision = check_precision(precision)
         self.model_dir = Path(model_dir)
         self.threads = threads
-        self.precision: Precision = precision
         self.tokenizer = _tokenizer(self.model_dir)
         self.session = _session(export_onnx(self.model_dir, precision=precision), threads)
         if precision == "int8":

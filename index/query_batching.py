@@ -23,6 +23,8 @@ from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
 
+from index.onnx_encoder import Precision, check_precision
+
 log = logging.getLogger(__name__)
 
 EncodeBatch = Callable[[list[str]], Sequence[Sequence[float]]]
@@ -88,10 +90,8 @@ class BatchingTextEmbedder:
             raise ValueError(f"Unknown query embedding backend {backend!r}: use 'torch', 'onnx' or 'auto'.")
         self.embedder_params = dict(embedder_params)
         self.max_batch_size = max_batch_size
-        if precision not in ("int8", "fp32"):
-            raise ValueError(f"Unknown query encoder precision {precision!r}: use 'int8' or 'fp32'.")
         self.backend = backend
-        self.precision = precision
+        self.precision = check_precision(precision)
         self._batcher: QueryBatcher | None = None
         self._lock = threading.Lock()
 
@@ -135,14 +135,14 @@ class BatchingTextEmbedder:
             self._batcher = QueryBatcher(encode, self.max_batch_size)
 
     @staticmethod
-    def _onnx_encode(inner: Any, precision: str) -> EncodeBatch:
+    def _onnx_encode(inner: Any, precision: Precision) -> EncodeBatch:
         """The ONNX Runtime path (index.onnx_encoder) with the wrapped embedder's prompt."""
         from pathlib import Path
 
         from index.embedders import available_cpus
         from index.onnx_encoder import OnnxTextEncoder
 
-        encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus(), precision=precision)  # type: ignore[arg-type]
+        encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus(), precision=precision)
         prefix, suffix = inner.prefix, inner.suffix
 
         def encode(texts: list[str]) -> Sequence[Sequence[float]]:
