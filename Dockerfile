@@ -11,10 +11,13 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /app
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 COPY pyproject.toml README.md ./
+COPY core core
 COPY ingest ingest
 COPY index index
+COPY qa qa
 COPY api api
 COPY evaluation evaluation
+COPY cli cli
 COPY corpus corpus
 RUN pip install . && policy-qa provision
 

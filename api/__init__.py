@@ -1,4 +1,3 @@
-"""Importing ``index`` first turns Haystack's telemetry off (see index/__init__.py) before any
-module of this package imports haystack."""
+"""The HTTP layer: FastAPI app factory, routers, request and response schemas."""
 
-import index  # noqa: F401
+import core  # noqa: F401  (Haystack's telemetry default is set before haystack is imported)

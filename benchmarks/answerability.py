@@ -77,9 +77,9 @@ def main() -> None:
         os.environ.setdefault("POLICYQA_MODELS_DIR", str(REPO / "data" / "models"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from api.models import AskRequest
-    from api.service import PolicyQAService
     from evaluation.gold import load_gold
+    from qa.results import AskQuery
+    from qa.service import PolicyQAService
 
     service = PolicyQAService()
     t0 = time.perf_counter()
@@ -93,7 +93,7 @@ def main() -> None:
     for path in args.gold:
         rows: list[dict] = []
         for q in load_gold(path):
-            resp = service.ask(AskRequest(question=q.question, top_k=args.top_k, mode=args.mode))
+            resp = service.ask(AskQuery(question=q.question, top_k=args.top_k, mode=args.mode))
             row = {
                 "set": path.name,
                 "id": q.id,

@@ -114,9 +114,9 @@ def main() -> None:
 
     import torch
 
+    from core.settings import Settings
     from index.embedders import embedding_batch_size, embedding_device, load_sentence_transformer
-    from index.provision import resolve_model
-    from index.settings import Settings
+    from index.model.resolve import resolve_model
 
     settings = Settings(device=args.device, batch_size=args.batch_size)
     device = embedding_device(settings)
@@ -155,12 +155,13 @@ def main() -> None:
     st_query(queries[0])
     _report("sentence-transformers", len(passages), st_s, _latencies_ms(st_query, queries, args.repeats))
 
-    from index.embedders import available_cpus, query_backend
+    from index.cpu import available_cpus
+    from index.embedders import query_backend
 
     model_dir, _ = resolve_model(settings)
     if query_backend(settings, model_dir, device) != "torch":
-        # the query path of the service (index/onnx_encoder.py); passages stay on torch
-        from index.onnx_encoder import OnnxTextEncoder
+        # the query path of the service (index/model/onnx.py); passages stay on torch
+        from index.model.onnx import OnnxTextEncoder
 
         encoders = {
             precision: OnnxTextEncoder(Path(model_dir), threads=available_cpus(), precision=precision)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.settings import get_settings
 from evaluation.gold import GoldQuestion, load_gold
 from evaluation.metrics import contains_evidence
-from index.settings import get_settings
 from ingest.chunker import chunk_document
 from ingest.models import ParsedDocument, Passage
 from ingest.pipeline import iter_corpus, parse_and_chunk

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from haystack import Document
 
+from core.settings import get_settings
 from evaluation.gold import load_gold
 from evaluation.metrics import RetrievedPassage, relevance
 from index.documents import passage_to_document
 from index.fusion import fuse
 from index.indexing import Indexer
 from index.retrieval import Retriever
-from index.settings import get_settings
 
 
 def _scored(hit) -> Document:  # noqa: ANN001 - index.types.Hit

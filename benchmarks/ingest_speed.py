@@ -41,9 +41,9 @@ def main() -> None:
     from haystack.components.writers import DocumentWriter
     from haystack.document_stores.types import DuplicatePolicy
 
+    from core.settings import Settings
     from index.documents import PassagesToDocuments, fingerprint
     from index.embedders import document_embedder
-    from index.settings import Settings
     from index.sparse import FrenchSparseDocumentEmbedder
     from index.store import close_stores, get_document_store
     from ingest.pipeline import iter_corpus, parse_and_chunk

@@ -32,11 +32,11 @@ def corpus_copy(root: Path, name: str, files: list[str]) -> Path:
 
 
 def run(corpus: Path, data_dir: Path, gold: Path, modes: list[str]) -> dict[str, dict[str, float | None]]:
-    from api.service import PolicyQAService
+    from core.settings import Settings
     from evaluation.gold import load_gold
     from evaluation.runner import evaluate
-    from index.settings import Settings
     from ingest.pipeline import alternates
+    from qa.service import PolicyQAService
 
     settings = Settings(
         data_dir=data_dir,

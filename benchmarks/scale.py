@@ -162,10 +162,10 @@ def main() -> None:
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     from haystack.document_stores.types import DuplicatePolicy
 
+    from core.settings import Settings
     from index.documents import PassagesToDocuments, fingerprint
     from index.embedders import document_embedder, text_embedder
     from index.retrieval import Retriever
-    from index.settings import Settings
     from index.sparse import FrenchSparseDocumentEmbedder
     from index.store import close_stores, get_document_store
     from ingest.pipeline import iter_corpus, parse_and_chunk

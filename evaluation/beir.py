@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.settings import Settings, get_settings
 from evaluation.gold import GoldQuestion
-from index.settings import Settings, get_settings
 from ingest.models import Block, ParsedDocument
 
 BEIR_KIND = "beir"
@@ -89,7 +89,7 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 
 def _language(text: str) -> str:
-    from ingest.enrich import detect_language
+    from core.languages import detect_language
 
     return detect_language(text, fallback="und")
 
@@ -187,9 +187,9 @@ def index_beir(dataset: BeirDataset, indexer: Any) -> dict[str, int]:
     return outcomes
 
 
-def prepare_beir_service(dataset: BeirDataset, base: Settings | None = None):  # noqa: ANN201 - api.service.PolicyQAService
+def prepare_beir_service(dataset: BeirDataset, base: Settings | None = None):  # noqa: ANN201 - qa.service.PolicyQAService
     """A service over the dataset's own index (built or brought up to date first)."""
-    from api.service import PolicyQAService
+    from qa.service import PolicyQAService
 
     service = PolicyQAService(beir_settings(dataset, base))
     service.load()

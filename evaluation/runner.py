@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from api.models import AskRequest, AskResponse, CitedPassage
 from evaluation.gold import GoldQuestion
 from evaluation.metrics import (
     QuestionScore,
@@ -28,16 +27,17 @@ from evaluation.metrics import (
     ranking_scores,
 )
 from index.types import MODES
+from qa.results import Answer, AskQuery, CitedPassage
 
 RANKING_DEPTH = 10  # recall@10, MRR@10, nDCG@10 need the top 10
 
 
 class QueryService(Protocol):
-    """What the runner needs of the API service (api/service.py)."""
+    """What the runner needs of the API service (qa/service.py)."""
 
     def ensure_index(self) -> Any: ...
 
-    def ask(self, request: AskRequest) -> AskResponse: ...
+    def ask(self, request: AskQuery) -> Answer: ...
 
 
 #: Every passage of a document (kind passage and footnote), to find all the relevant ones.
@@ -164,9 +164,7 @@ def evaluate(
         document_passages = document_passages_from(service)
 
     for mode in modes:  # load models and build pipelines before anything is timed
-        service.ask(
-            AskRequest(question=questions[0].question, mode=mode, top_k=RANKING_DEPTH, generate=False)
-        )
+        service.ask(AskQuery(question=questions[0].question, mode=mode, top_k=RANKING_DEPTH, generate=False))
 
     rankings: dict[str, dict[str, list[RetrievedPassage]]] = {m: {} for m in modes}
     flagged: dict[str, dict[str, bool]] = {m: {} for m in modes}
@@ -182,7 +180,7 @@ def evaluate(
     for question in questions:  # modes interleaved, so that load on the machine hits them alike
         for mode in modes:
             bar.set_postfix_str(f"{question.id} {mode}", refresh=False)
-            request = AskRequest(question=question.question, mode=mode, top_k=RANKING_DEPTH, generate=False)
+            request = AskQuery(question=question.question, mode=mode, top_k=RANKING_DEPTH, generate=False)
             t0 = time.perf_counter()
             response = service.ask(request)
             latency[mode][question.id] = (time.perf_counter() - t0) * 1000.0
@@ -299,7 +297,7 @@ def run_cli(gold: Path, modes: list[str], out: Path) -> None:
             questions = dataset.questions
             same_document = {}
         else:
-            from api.service import get_service
+            from qa.service import get_service
 
             questions = load_gold(gold)
             service = get_service()

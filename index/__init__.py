@@ -1,6 +1,3 @@
-"""Haystack's anonymous usage telemetry is off unless the user turns it on: the service runs
-on closed government networks, where a call home is unwanted (and would only time out)."""
+"""Embedding, French sparse vectors, the Qdrant store and the retrieval components."""
 
-import os
-
-os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
+import core  # noqa: F401  (Haystack's telemetry default is set before haystack is imported)

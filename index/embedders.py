@@ -7,8 +7,6 @@ Sentence Transformers backend cache of sentence-transformers-haystack gives them
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +16,10 @@ from haystack_integrations.components.embedders.sentence_transformers import (
     SentenceTransformersTextEmbedder,
 )
 
-from index.provision import resolve_model
+from core.settings import Settings, get_settings
+from index.cpu import configure_cpu_threads
+from index.model.resolve import resolve_model
 from index.query_batching import BatchingTextEmbedder
-from index.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -29,9 +28,6 @@ if TYPE_CHECKING:
 #: large batches to be busy.
 CPU_BATCH_SIZE = 16
 GPU_BATCH_SIZE = 128
-
-_threads_lock = threading.Lock()
-_threads_set = False
 
 
 def embedding_device(settings: Settings) -> str:
@@ -47,37 +43,6 @@ def embedding_batch_size(settings: Settings, device: str) -> int:
     if settings.batch_size:
         return settings.batch_size
     return GPU_BATCH_SIZE if device.startswith("cuda") else CPU_BATCH_SIZE
-
-
-def available_cpus() -> int:
-    """CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.
-
-    torch sizes its thread pool from the host's cores, which in a container limited to a few
-    CPUs oversubscribes them and makes every matmul slower.
-    """
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        if quota != "max":
-            cpus = min(cpus, max(1, int(int(quota) / int(period))))
-    except (OSError, ValueError):
-        pass
-    return max(1, cpus)
-
-
-def configure_cpu_threads() -> int:
-    """Size torch's intra-op pool to the usable CPUs, once, unless OMP_NUM_THREADS decides."""
-    global _threads_set
-    import torch
-
-    with _threads_lock:
-        if not _threads_set and not os.environ.get("OMP_NUM_THREADS"):
-            torch.set_num_threads(available_cpus())
-        _threads_set = True
-    return torch.get_num_threads()
 
 
 def _embedder_kwargs(settings: Settings) -> tuple[dict[str, Any], dict[str, str]]:
@@ -120,7 +85,7 @@ def query_backend(settings: Settings, model: str, device: str) -> str:
     """The query embedder's backend for ``settings.query_backend``: ``torch``; ``onnx`` (asked
     for: errors are raised); ``auto`` when ONNX Runtime on CPU can serve this model folder
     (the embedder falls back to PyTorch if the export fails)."""
-    from index.onnx_encoder import exportable, onnx_runtime_available
+    from index.model.onnx import exportable, onnx_runtime_available
 
     wanted = settings.query_backend
     if wanted == "torch":
@@ -145,7 +110,7 @@ def document_embedder(settings: Settings | None = None) -> SentenceTransformersD
 def load_sentence_transformer(settings: Settings | None = None) -> SentenceTransformer:
     """The raw SentenceTransformer, loaded once per process and shared with the components.
 
-    Prompts are not applied here: pass ``prompt=`` (see :func:`index.provision.resolve_model`)
+    Prompts are not applied here: pass ``prompt=`` (see :func:`index.model.resolve.resolve_model`)
     or ``prompt_name="query"`` / ``"passage"`` to ``encode`` for models that define them.
     """
     embedder = text_embedder(settings)

@@ -22,8 +22,8 @@ from haystack import Pipeline
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DuplicatePolicy
 
+from core.settings import Settings, get_settings
 from index.documents import PassagesToDocuments, fingerprint
-from index.settings import Settings, get_settings
 from index.sparse import FrenchSparseDocumentEmbedder
 from index.store import DocumentManifest, get_document_store
 from ingest.models import ParsedDocument, Passage

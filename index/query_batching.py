@@ -23,7 +23,7 @@ from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
 
-from index.onnx_encoder import Precision, check_precision
+from index.model.onnx import Precision, check_precision
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ class QueryBatcher:
 class BatchingTextEmbedder:
     """A drop-in for SentenceTransformersTextEmbedder (same ``embedding`` output) that batches
     the queries of concurrent pipeline runs. ``embedder_params`` are the wrapped embedder's;
-    ``backend``: ``torch``, ``onnx`` (ONNX Runtime, see index.onnx_encoder), or ``auto``
+    ``backend``: ``torch``, ``onnx`` (ONNX Runtime, see index.model.onnx), or ``auto``
     (ONNX, and PyTorch if the export or the session cannot be made, e.g. a read-only folder);
-    ``precision``: the ONNX graph's weights, ``int8`` or ``fp32`` (see index.onnx_encoder)."""
+    ``precision``: the ONNX graph's weights, ``int8`` or ``fp32`` (see index.model.onnx)."""
 
     def __init__(
         self,
@@ -136,11 +136,11 @@ class BatchingTextEmbedder:
 
     @staticmethod
     def _onnx_encode(inner: Any, precision: Precision) -> EncodeBatch:
-        """The ONNX Runtime path (index.onnx_encoder) with the wrapped embedder's prompt."""
+        """The ONNX Runtime path (index.model.onnx) with the wrapped embedder's prompt."""
         from pathlib import Path
 
-        from index.embedders import available_cpus
-        from index.onnx_encoder import OnnxTextEncoder
+        from index.cpu import available_cpus
+        from index.model.onnx import OnnxTextEncoder
 
         encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus(), precision=precision)
         prefix, suffix = inner.prefix, inner.suffix

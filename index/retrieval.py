@@ -21,9 +21,9 @@ from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTOR
 from haystack_integrations.document_stores.qdrant.filters import convert_filters_to_qdrant
 from qdrant_client import models
 
+from core.settings import Settings, get_settings
 from index.documents import document_to_passage
 from index.fusion import ScoreFusion, fuse_scores
-from index.settings import Settings, get_settings
 from index.sparse import FrenchSparseTextEmbedder
 from index.store import get_document_store, store_client
 from index.types import MODES, Hit, Mode, SearchFilters
@@ -225,7 +225,7 @@ class Retriever:
         self, query: str, mode: Mode, top_k: int, filters: SearchFilters | None, language: str | None
     ) -> dict[str, dict[str, Any]]:
         """The inputs of each entry component of ``mode``'s pipeline, as ``Pipeline.run`` takes them."""
-        from ingest.enrich import detect_language
+        from core.languages import detect_language
         from ingest.funds import expand_query
 
         inputs: dict[str, dict[str, Any]] = {
@@ -234,7 +234,7 @@ class Retriever:
         if mode in ("dense", "hybrid"):
             inputs["dense_embedder"] = {"text": query}
         if mode in ("bm25", "hybrid"):
-            lang = language or detect_language(query, fallback="fr")
+            lang = language or detect_language(query)
             inputs["sparse_embedder"] = {"text": query, "language": lang, "expansions": expand_query(query)}
         return inputs
 

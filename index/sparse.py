@@ -28,19 +28,10 @@ from typing import Any
 from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.dataclasses import SparseEmbedding
 
-_ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’]", re.IGNORECASE)
+from core.languages import CORPUS_LANGUAGE, ELISION_RE, LANGUAGES
+
 # words, with identifier glue kept: 2004/38/CE, COVID-19, FSE+, Erasmus+, 26,8
 _TOKEN = re.compile(r"\w+(?:[/\-.,]\w+)*\+?", re.UNICODE)
-_LANG_STOPWORDS = {
-    "fr": "french",
-    "en": "english",
-    "de": "german",
-    "es": "spanish",
-    "it": "italian",
-    "pl": "polish",
-    "pt": "portuguese",
-    "nl": "dutch",
-}
 
 
 def fold_accents(text: str) -> str:
@@ -51,7 +42,8 @@ def fold_accents(text: str) -> str:
 def _stopwords(lang: str) -> frozenset[str]:
     from stop_words import get_stop_words
 
-    name = _LANG_STOPWORDS.get(lang)
+    language = LANGUAGES.get(lang)
+    name = language.stopwords if language else None
     if name is None:
         return frozenset()
     words = get_stop_words(name)
@@ -69,11 +61,13 @@ class FrenchAnalyzer:
     """Turns text into index terms; the same analysis for documents and queries."""
 
     def __init__(self, extra_stopword_languages: tuple[str, ...] = ()) -> None:
-        self.stop = _stopwords("fr").union(*(_stopwords(lang) for lang in extra_stopword_languages))
+        self.stop = _stopwords(CORPUS_LANGUAGE).union(
+            *(_stopwords(lang) for lang in extra_stopword_languages)
+        )
 
     def terms(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").lower()
-        text = _ELISION.sub(" ", text)
+        text = ELISION_RE.sub(" ", text)
         out: list[str] = []
         stem = _stemmer().stemWord
         for match in _TOKEN.finditer(text):
@@ -151,13 +145,13 @@ class FrenchSparseTextEmbedder:
 
     def _analyzer(self, language: str) -> FrenchAnalyzer:
         if language not in self._analyzers:
-            extra = (language,) if language != "fr" else ()
+            extra = (language,) if language != CORPUS_LANGUAGE else ()
             self._analyzers[language] = FrenchAnalyzer(extra_stopword_languages=extra)
         return self._analyzers[language]
 
     @component.output_types(sparse_embedding=SparseEmbedding)
     def run(
-        self, text: str, language: str = "fr", expansions: list[str] | None = None
+        self, text: str, language: str = CORPUS_LANGUAGE, expansions: list[str] | None = None
     ) -> dict[str, SparseEmbedding]:
         analyzer = self._analyzer(language)
         terms = analyzer.terms(text)

@@ -16,7 +16,7 @@ from haystack.utils import Secret
 from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
 from qdrant_client import QdrantClient, models
 
-from index.settings import Settings
+from core.settings import Settings
 
 #: Payload fields the filters use; Haystack stores a Document's meta under "meta".
 PAYLOAD_INDEXES: list[dict[str, Any]] = [

@@ -36,7 +36,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ingest.enrich import detect_language, find_legal_refs, find_urls
+from core.languages import detect_language
+from ingest.enrich import find_legal_refs, find_urls
 from ingest.funds import find_funds
 from ingest.models import Block, FootnoteCitation, ParsedDocument, Passage
 

@@ -1,4 +1,4 @@
-"""What a passage points to: URLs, legal references, language.
+"""What a passage points to: URLs and legal references (its language: core/languages.py).
 
 Legal references are what civil servants cite and search by exact name (COM(2020) 758 final,
 Directive 2004/38/CE, règlement (UE) n° 1303/2013...), so they are extracted as written,
@@ -9,8 +9,6 @@ one reference.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>«»\"\[\]{}|\\^`]+", re.IGNORECASE)
 _URL_TRAIL = ".,;:!?’'"
@@ -90,33 +88,3 @@ def find_legal_refs(text: str) -> list[str]:
         out.setdefault(ref.casefold(), ref)
         previous_end = match.end()
     return list(out.values())
-
-
-#: Official EU languages that lingua knows (all but Maltese).
-EU_LANGUAGES = ("BULGARIAN", "CROATIAN", "CZECH", "DANISH", "DUTCH", "ENGLISH", "ESTONIAN", "FINNISH",
-                "FRENCH", "GERMAN", "GREEK", "HUNGARIAN", "IRISH", "ITALIAN", "LATVIAN", "LITHUANIAN",
-                "POLISH", "PORTUGUESE", "ROMANIAN", "SLOVAK", "SLOVENE", "SPANISH", "SWEDISH")  # fmt: skip
-_MIN_LETTERS = 3
-_MIN_CONFIDENCE = 0.35
-_SAMPLE = 3000
-
-
-@lru_cache(maxsize=1)
-def _detector() -> Any:
-    """Built on first use only: loading the language models takes a second and some memory."""
-    from lingua import Language, LanguageDetectorBuilder
-
-    return LanguageDetectorBuilder.from_languages(*(getattr(Language, n) for n in EU_LANGUAGES)).build()
-
-
-def detect_language(text: str, fallback: str = "fr") -> str:
-    """ISO 639-1 code of the text's language; ``fallback`` when too short or unclear to tell."""
-    sample = text[:_SAMPLE]
-    if sum(ch.isalpha() for ch in sample) < _MIN_LETTERS:
-        return fallback
-    values = _detector().compute_language_confidence_values(sample)
-    # short questions are ambiguous ("Quel est le montant ?" leans Italian at 0.21): below a
-    # clear lead keep the fallback, the corpus language, which is right far more often
-    if not values or values[0].value < _MIN_CONFIDENCE:
-        return fallback
-    return values[0].language.iso_code_639_1.name.lower()

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from core.languages import CORPUS_LANGUAGE
+
 BlockKind = Literal["heading", "paragraph", "bullet"]
 PassageKind = Literal["passage", "footnote"]
 SourceFormat = Literal["text", "web", "pdf"]
@@ -59,7 +61,7 @@ class ParsedDocument:
     clean_text: str
     blocks: list[Block]
     footnotes: dict[int, Footnote] = field(default_factory=dict)
-    language: str = "fr"
+    language: str = CORPUS_LANGUAGE
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def block_text(self, block: Block) -> str:
@@ -93,7 +95,7 @@ class Passage:
     end: int
     text: str
     embed_text: str
-    language: str = "fr"
+    language: str = CORPUS_LANGUAGE
     footnotes: list[FootnoteCitation] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     legal_refs: list[str] = field(default_factory=list)

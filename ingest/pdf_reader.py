@@ -18,7 +18,7 @@ page from the layout:
   not end a sentence continues on the next page. A one-line question in body type that
   opens a list ("Qu'entend faire la Commission ... ?") is the deepest sub-heading.
 
-Everything pypdf raises is turned into an :mod:`ingest.errors` class, so a bad upload
+Everything pypdf raises is turned into an :mod:`core.errors` class, so a bad upload
 is refused with a message the user can act on and nothing of it is indexed.
 """
 
@@ -38,7 +38,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
 
-from ingest.errors import CorruptDocument, EmptyDocument, EncryptedDocument, NoTextLayer
+from core.errors import CorruptDocument, EmptyDocument, EncryptedDocument, NoTextLayer
 from ingest.markers import sentinel, take_markers
 from ingest.models import BlockKind, Footnote, ParsedDocument
 from ingest.text_layout import SectionBuilder, assemble
@@ -767,7 +767,7 @@ def read_pdf(
 ) -> ParsedDocument:
     """Parse a PDF file (path) or PDF bytes into a :class:`ParsedDocument`.
 
-    Raises an :class:`ingest.errors.IngestError` subclass (EmptyDocument, CorruptDocument,
+    Raises an :class:`core.errors.IngestError` subclass (EmptyDocument, CorruptDocument,
     EncryptedDocument, NoTextLayer) when the file cannot be ingested as a whole.
     """
     if isinstance(source, bytes | bytearray | memoryview):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.errors import UnsupportedFileType
+from core.errors import UnsupportedFileType
 from ingest.models import ParsedDocument
 from ingest.text_layout import decode_text
 from ingest.text_reader import read_word_text

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.errors import EmptyDocument, EncodingError
+from core.errors import EmptyDocument, EncodingError
 from ingest.models import Block, BlockKind, Footnote, ParsedDocument, SourceFormat
 
 NOTES_HEADING = "Notes"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.errors import EmptyDocument
+from core.errors import EmptyDocument
 from ingest.markers import SENTINEL_WITH_SPACE, sentinel, take_markers
 from ingest.models import ParsedDocument
 from ingest.text_layout import (
@@ -118,7 +118,7 @@ def read_word_text(path: Path, doc_id: str | None = None, text: str | None = Non
     if not builder:
         raise EmptyDocument(f"{path.name} has no text to index once markup is removed.")
     doc = assemble(doc_id or path.stem, title, path, "text", builder, notes)
-    from ingest.enrich import detect_language
+    from core.languages import detect_language
 
-    doc.language = detect_language(doc.clean_text[:4000], fallback="fr")
+    doc.language = detect_language(doc.clean_text[:4000])
     return doc

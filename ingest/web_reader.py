@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.errors import EmptyDocument
+from core.errors import EmptyDocument
 from ingest.models import ParsedDocument
 from ingest.text_layout import BULLET, SectionBuilder, assemble, read_text_file, split_lines
 

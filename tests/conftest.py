@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from index.settings import REPO_ROOT, Settings, get_settings
+from core.settings import REPO_ROOT, Settings, get_settings
 
 # background priming of the answer cache only competes with the tests for the 2 CPU cores
 os.environ.setdefault("POLICYQA_PRIME_ANSWER_CACHE", "false")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from index.settings import Settings
+from core.settings import Settings
 from tests.conftest import SHARED_MODELS
 
 

@@ -1,4 +1,4 @@
-"""docker-compose.yml and the Dockerfile agree with each other and with index/settings.py.
+"""docker-compose.yml and the Dockerfile agree with each other and with core/settings.py.
 
 Nothing here starts a container (no Docker on the test machines): the files are parsed and
 cross-checked, which catches the mistakes that otherwise show only at ``docker compose up``
@@ -19,7 +19,7 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
-from index.settings import REPO_ROOT, Settings
+from core.settings import REPO_ROOT, Settings
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"

@@ -1,0 +1,326 @@
+"""Typed requests and responses of the HTTP API.
+
+Responses mirror the QA layer's results (``qa/results.py``) and are validated from their
+attributes (``from_attributes``); requests convert to the QA layer's inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from core.languages import CORPUS_LANGUAGE
+from index.types import Mode, SearchFilters
+from qa.questions import MAX_QUESTION_CHARS, QUESTION_PATTERN, clean_question
+from qa.results import AnswerCacheState, AskQuery
+
+#: The question as the HTTP schema documents it; the rule itself is qa.questions'.
+Question = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_QUESTION_CHARS),
+    AfterValidator(clean_question),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": QUESTION_PATTERN}
+    ),
+]
+
+
+class Result(BaseModel):
+    """A response read from a QA-layer dataclass."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _whole_number(value: object) -> object:
+    """JSON integers, including 5.0 (JSON Schema counts it as an integer); never "5" or true."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, e.g. 5")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number, e.g. 5")
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
+class Filters(BaseModel):
+    """Restrict the search; every field is optional and combined with AND."""
+
+    documents: list[str] | None = Field(
+        default=None, examples=[["plan-action-integration-inclusion-2021-2027"]]
+    )
+    kinds: list[Literal["passage", "footnote"]] | None = None
+    funds: list[str] | None = Field(
+        default=None, description="Fund ids or any of their names (FSE+, ESF+...)."
+    )
+    languages: list[str] | None = None
+
+    def to_search_filters(self) -> SearchFilters:
+        return SearchFilters(
+            doc_ids=self.documents, kinds=self.kinds, funds=self.funds, languages=self.languages
+        )
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Quels fonds européens soutiennent l’intégration des migrants ?",
+                    "top_k": 5,
+                    "mode": "hybrid",
+                },
+                {"question": "Quel est le rôle du réseau européen d’intégration ?"},
+            ]
+        }
+    )
+
+    question: Question = Field(
+        description="The question, in French or another EU language (1-2,000 characters)."
+    )
+    top_k: WholeNumber = Field(default=5, ge=1, le=20)
+    mode: Mode | None = Field(default=None, description="bm25, dense or hybrid (default: the best measured).")
+    filters: Filters | None = None
+    generate: StrictBool | None = Field(
+        default=None, description="Also write a generated answer when an LLM endpoint is configured."
+    )
+
+    def to_query(self) -> AskQuery:
+        filters = self.filters.to_search_filters() if self.filters else None
+        return AskQuery(self.question, self.top_k, self.mode, filters, self.generate)
+
+
+class Citation(Result):
+    doc_id: str
+    title: str
+    section_path: list[str]
+    page_start: int | None = None
+    page_end: int | None = None
+    start: int = Field(description="Character offset of the passage in the document's clean text.")
+    end: int
+    source_path: str = ""
+
+
+class FootnoteOut(Result):
+    number: int
+    text: str
+    urls: list[str] = []
+
+
+class PassageRef(Result):
+    """A passage mentioned alongside a hit (e.g. the passage citing a footnote hit)."""
+
+    id: str
+    text: str
+    citation: Citation
+
+
+class CitedPassage(Result):
+    marker: int = Field(description="The number used in the answer's [n] markers.")
+    id: str
+    kind: Literal["passage", "footnote"]
+    text: str
+    score: float
+    dense_score: float | None = None
+    sparse_score: float | None = None
+    citation: Citation
+    footnotes: list[FootnoteOut] = []
+    funds: list[str] = []
+    legal_refs: list[str] = []
+    urls: list[str] = []
+    language: str = CORPUS_LANGUAGE
+    cited_by: list[PassageRef] = []
+
+
+class AnswerSentence(Result):
+    text: str
+    markers: list[int] = Field(description="Markers [n] of the passages the sentence comes from.")
+
+
+class GeneratedAnswer(Result):
+    text: str
+    model: str
+    markers: list[int] = []
+    removed_markers: list[int] = Field(default=[], description="Citations the model invented, removed.")
+
+
+class Answerability(Result):
+    """Why the service did or did not answer: the signals and the rule that combined them."""
+
+    rule: str = Field(description="The decision rule, in words.")
+    signals: dict[str, float | None] = Field(default={}, description="The measured signals the rule reads.")
+    reason: str = Field(default="", description="Which part of the rule decided.")
+
+
+class AskResponse(Result):
+    question: str
+    language: str
+    mode: Mode
+    answerable: bool
+    answer: str | None = Field(default=None, description="Extractive answer with [n] markers.")
+    sentences: list[AnswerSentence] = []
+    message: str | None = Field(default=None, description="Plain explanation when there is no answer.")
+    passages: list[CitedPassage] = []
+    generated: GeneratedAnswer | None = None
+    answerability: Answerability | None = None
+    warnings: list[str] = Field(
+        default=[], description="Things the caller may want to know (e.g. no LLM configured)."
+    )
+    timings_ms: dict[str, float] = {}
+
+
+class SearchResponse(Result):
+    query: str
+    mode: Mode
+    passages: list[CitedPassage]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    detail: str | list | dict | None = None
+
+
+class DocumentInfo(Result):
+    """One ingested document, as recorded in the index manifest."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "reseaux-cooperation-ue-integration-migrants",
+                    "title": "Les réseaux de coopération de l’UE pour l’intégration des migrants",
+                    "source_format": "text",
+                    "language": "fr",
+                    "passages": 18,
+                    "footnotes": 0,
+                }
+            ]
+        },
+    )
+
+    doc_id: str
+    title: str = ""
+    source_path: str = ""
+    source_format: str = ""
+    language: str = CORPUS_LANGUAGE
+    fingerprint: str = ""
+    passages: int = 0
+    footnotes: int = 0
+    pages: int | None = None
+    ingested_at: str | None = None
+    metadata: dict[str, Any] = {}
+
+
+class DocumentList(Result):
+    documents: list[DocumentInfo]
+
+
+class DocumentDetail(Result):
+    """A document's manifest record and all its passages, body first then footnotes."""
+
+    document: DocumentInfo
+    passages: list[CitedPassage]
+
+
+class UploadResult(Result):
+    """What an upload did to the index: added, updated (content changed) or unchanged."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "doc_id": "note-integration-2024",
+                    "status": "added",
+                    "title": "Note sur l’intégration",
+                    "passages": 12,
+                    "footnotes": 3,
+                    "seconds": 1.8,
+                }
+            ]
+        },
+    )
+
+    doc_id: str
+    status: Literal["added", "updated", "unchanged"]
+    title: str
+    passages: int
+    footnotes: int
+    seconds: float = 0.0
+
+
+class DeleteResult(Result):
+    doc_id: str
+    removed_points: int = Field(description="Passages and footnotes removed from the index.")
+
+
+class FundSummary(Result):
+    """A fund of the registry and how often the indexed documents mention it."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "esf_plus",
+                    "name": "Fonds social européen plus",
+                    "name_en": "European Social Fund Plus",
+                    "acronyms": ["FSE+", "ESF+"],
+                    "aliases": ["Fonds social européen +", "FSE plus"],
+                    "details": {"period": "2021-2027", "successor_of": "esf"},
+                    "passages": 9,
+                    "footnotes": 1,
+                }
+            ]
+        },
+    )
+
+    id: str
+    name: str = Field(description="French name.")
+    name_en: str = ""
+    acronyms: list[str] = []
+    aliases: list[str] = []
+    details: dict = Field(default={}, description="Other registry fields (period, successor_of...).")
+    passages: int = Field(default=0, description="Body passages mentioning the fund.")
+    footnotes: int = Field(default=0, description="Footnotes mentioning the fund.")
+
+
+class FundList(Result):
+    funds: list[FundSummary]
+
+
+class FundDetail(Result):
+    """A fund and every passage and footnote that mentions it, with their links."""
+
+    fund: FundSummary
+    passages: list[CitedPassage]
+    footnotes: list[CitedPassage]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    model: str
+    documents: int = 0
+    answer_cache: AnswerCacheState = Field(
+        default="off",
+        description="Sentence embeddings of the indexed passages, encoded in the background after "
+        "start-up: answers are slower (and benchmarks not representative) while 'priming'.",
+    )
+    detail: str | None = None

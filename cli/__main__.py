@@ -1,0 +1,5 @@
+"""``python -m cli``: the same command as ``policy-qa``."""
+
+from cli import app
+
+app()

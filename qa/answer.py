@@ -1,0 +1,459 @@
+"""Extractive answers: the one to three sentences of the retrieved passages that best answer.
+
+Every sentence of the top passages is scored by the embedding model that retrieved them
+(query prompt for the question, passage prompt for the sentence, cosine) plus a small bonus
+for the question's content terms it contains; the best sentences are returned with ``[n]``
+markers, ``n`` being the passage's position in the response.
+
+Whether to answer at all is the hard part: on this corpus the best dense scores of
+answerable and unanswerable questions overlap (0.80-0.88 for both), because every question
+about migration resembles every passage about it. The decision therefore reads three
+transparent signals (see :data:`RULE`; measured by ``benchmarks/answerability.py``):
+
+* anchors: a year named in the question, or a proper noun or acronym of a French question
+  ("Belgique", "Dublin", "Brexit"), that none of the top passages mentions means they are
+  about something else, however similar they sound;
+* peak: the best sentence's similarity plus half its lead over the median candidate sentence.
+  Sentence level, because a passage about the right topic scores high as a whole while no
+  single sentence of it answers; the lead, because an answer stands out from its neighbours;
+* coverage, for French questions only: the share of the question's content terms (French
+  stems) found in the top passages. Other languages share few words with the French text
+  even when it answers, so lexical evidence is not read for them.
+
+The thresholds were set on the dev gold questions and evaluation/probes.jsonl together (there
+is no held-out set: treat the measured precision and recall as optimistic).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+from haystack import component, default_from_dict, default_to_dict
+
+from core.languages import CORPUS_LANGUAGE, ELISION
+from core.settings import Settings
+from index.types import Hit
+from ingest.sentences import Sentence, split_sentences
+from qa.results import Answerability, AnswerSentence
+
+# --------------------------------------------------------------------------- messages
+
+NO_ANSWER: dict[str, str] = {
+    "fr": "Je n’ai pas trouvé de réponse à cette question dans les documents indexés. Les passages les plus "
+    "proches sont listés ci-dessous ; essayez de reformuler ou de préciser la question.",
+    "en": "I could not find an answer to this question in the indexed documents. The closest passages are "
+    "listed below; try rephrasing or narrowing the question.",
+    "de": "Ich habe in den indexierten Dokumenten keine Antwort auf diese Frage gefunden. Die ähnlichsten "
+    "Passagen sind unten aufgeführt; formulieren Sie die Frage um oder präzisieren Sie sie.",
+    "es": "No he encontrado respuesta a esta pregunta en los documentos indexados. Los pasajes más cercanos "
+    "aparecen a continuación; reformule o precise la pregunta.",
+    "it": "Non ho trovato una risposta a questa domanda nei documenti indicizzati. I passaggi più vicini "
+    "sono elencati qui sotto; provi a riformulare o a precisare la domanda.",
+    "pl": "Nie znalazłem odpowiedzi na to pytanie w zindeksowanych dokumentach. Najbliższe fragmenty są "
+    "wymienione poniżej; spróbuj przeformułować lub doprecyzować pytanie.",
+    "pt": "Não encontrei resposta a esta pergunta nos documentos indexados. As passagens mais próximas "
+    "estão listadas abaixo; tente reformular ou precisar a pergunta.",
+    "nl": "Ik heb in de geïndexeerde documenten geen antwoord op deze vraag gevonden. De meest verwante "
+    "passages staan hieronder; probeer de vraag anders of preciezer te stellen.",
+}
+
+
+def message_for(language: str | None) -> str:
+    """The plain "no answer" message in the question's language (English when unknown)."""
+    return NO_ANSWER.get((language or "en")[:2].lower(), NO_ANSWER["en"])
+
+
+# --------------------------------------------------------------------------- encoder
+
+
+class SentenceEncoder:
+    """The retrieval model, used on sentences; passage-side vectors are cached by text.
+
+    The same sentences come back for many questions (the corpus is small), so a bounded
+    cache saves most of the encoding time after the first few questions.
+    """
+
+    def __init__(self, model: Any, prompts: dict[str, str], cache_size: int = 50_000) -> None:
+        self.model = model
+        self.prompts = prompts
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SentenceEncoder:
+        from index.embedders import load_sentence_transformer
+        from index.model.resolve import resolve_model
+
+        _, prompts = resolve_model(settings)
+        return cls(load_sentence_transformer(settings), prompts)
+
+    def _encode(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
+        prefix = self.prompts.get(kind, "")
+        vectors = self.model.encode(
+            [prefix + t for t in texts],
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def query(self, text: str) -> np.ndarray:
+        return self._encode([text], "query")[0]
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            fresh = self._encode(missing, "passage")
+            with self._lock:
+                for text, vec in zip(missing, fresh, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            out = []
+            for t in texts:
+                vec = self._cache.get(t)
+                if vec is None:  # evicted meanwhile by another thread: encode again
+                    vec = self._encode([t], "passage")[0]
+                out.append(vec)
+        return np.stack(out) if out else np.zeros((0, 1), np.float32)
+
+
+# --------------------------------------------------------------------------- lexical side
+
+
+@lru_cache(maxsize=32)
+def _analyzer(language: str) -> Any:
+    from index.sparse import FrenchAnalyzer
+
+    return FrenchAnalyzer(
+        extra_stopword_languages=(language,) if language and language != CORPUS_LANGUAGE else ()
+    )
+
+
+@lru_cache(maxsize=65_536)
+def content_terms(text: str, language: str) -> frozenset[str]:
+    """Content terms as the sparse index analyses text (French stems, accents folded, stopwords out).
+
+    Cached: the same candidate sentences come back question after question, and analysing
+    them was a tenth of an answer's CPU time (cProfile, dev questions)."""
+    return frozenset(_analyzer(language or CORPUS_LANGUAGE).terms(text))
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class ScoredSentence:
+    text: str
+    marker: int  # position of the passage in the hits, from 1
+    passage_id: str
+    start: int  # offsets in the passage text
+    end: int
+    similarity: float
+    overlap: float
+    score: float
+
+
+@dataclass
+class ExtractiveAnswer:
+    answerable: bool
+    sentences: list[ScoredSentence] = field(default_factory=list)
+    signals: dict[str, float | None] = field(default_factory=dict)
+    reason: str = ""
+    rule: str = ""
+    best: ScoredSentence | None = None  # kept even when not answerable (for inspection)
+
+    @property
+    def text(self) -> str | None:
+        if not self.answerable or not self.sentences:
+            return None
+        return " ".join(f"{s.text} [{s.marker}]" for s in self.sentences)
+
+    def answer_sentences(self) -> list[AnswerSentence]:
+        if not self.answerable:
+            return []
+        return [AnswerSentence(text=s.text, markers=[s.marker]) for s in self.sentences]
+
+    def decision_model(self) -> Answerability:
+        return Answerability(rule=self.rule, signals=self.signals, reason=self.reason)
+
+
+# --------------------------------------------------------------------------- the rule
+
+#: The answerability rule in words (returned by the API with the signals it read).
+RULE = (
+    "Refuse when a year, or (French question) a proper noun or acronym, of the question occurs in none of "
+    "the top passages (text, title and section). Otherwise answer when peak = best_sentence + "
+    "{margin_weight:g} * (best_sentence - median_sentence) >= {min_peak:.3f} and, for a French question, "
+    "coverage (share of its content terms found in the top passages) >= {min_coverage:.2f}."
+)
+
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_WORD = re.compile(r"[^\W\d_][\w+\-]*")
+_ELIDED = re.compile(rf"^{ELISION}", re.IGNORECASE)
+
+
+def _fold(text: str) -> str:
+    from index.sparse import fold_accents
+
+    return fold_accents(text.lower())
+
+
+def anchors(question: str, language: str) -> list[str]:
+    """What the answer must be about: years, and for a French question its proper nouns and acronyms.
+
+    Only French questions give proper nouns: the passages are French, so "Belgique" or "Dublin"
+    must appear as written, whereas "Italy" or German nouns (all capitalised) need not.
+    """
+    found = _YEAR.findall(question)
+    if language == CORPUS_LANGUAGE:
+        words = question.replace("’", "'").split()
+        for i, raw in enumerate(words):
+            word = _ELIDED.sub("", raw.strip('«»"“”()[]?!.,;:'))
+            m = _WORD.match(word)
+            if i == 0 or not m or len(m.group(0)) < 3:
+                continue
+            token = m.group(0)
+            if token[0].isupper():
+                found.append(token)
+    return list(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=16_384)
+def _anchor_keys(text: str, prefix: int) -> frozenset[str]:
+    """The folded word prefixes (3 to ``prefix`` letters) and the years of one passage.
+
+    Cached like :func:`content_terms` and :func:`_sentences`: the same passages come back
+    for question after question, and folding them was a tenth of a request's interpreter time.
+    """
+    words = {w[:n] for w in _WORD.findall(_fold(text)) for n in range(3, prefix + 1)}
+    return frozenset(words | set(_YEAR.findall(text)))
+
+
+@lru_cache(maxsize=16_384)
+def _sentences(text: str) -> tuple[Sentence, ...]:
+    return tuple(split_sentences(text))
+
+
+def missing_anchors(question: str, language: str, texts: list[str], prefix: int = 5) -> list[str]:
+    """The question's anchors found in none of ``texts`` (folded, compared on their first letters)."""
+    keys = [_anchor_keys(t, prefix) for t in texts]
+    return [
+        a
+        for a in anchors(question, language)
+        if not any((a if a.isdigit() else _fold(a)[:prefix]) in k for k in keys)
+    ]
+
+
+@component
+class ExtractiveAnswerer:
+    """Picks answer sentences from ranked hits and decides whether they answer the question.
+
+    Sentences are scored by ``similarity + lexical_weight * overlap - rank_weight * (marker - 1)``;
+    the answer is the best one plus up to two within ``keep_within`` of it. The decision reads
+    the top ``candidate_passages`` hits whatever ``top_k`` the caller asked for, so that the
+    same question gets the same decision.
+    """
+
+    def __init__(
+        self,
+        max_sentences: int = 3,
+        candidate_passages: int = 5,
+        lexical_weight: float = 0.05,
+        rank_weight: float = 0.01,
+        keep_within: float = 0.02,
+        max_answer_chars: int = 700,
+        margin_weight: float = 0.5,
+        min_peak: float = 0.84,
+        min_coverage: float = 0.5,
+    ) -> None:
+        self.max_sentences = max_sentences
+        self.candidate_passages = candidate_passages
+        self.lexical_weight = lexical_weight
+        self.rank_weight = rank_weight
+        self.keep_within = keep_within
+        self.max_answer_chars = max_answer_chars
+        self.margin_weight = margin_weight
+        self.min_peak = min_peak
+        self.min_coverage = min_coverage
+        self.encoder: SentenceEncoder | None = None
+
+    @property
+    def rule(self) -> str:
+        return RULE.format(
+            margin_weight=self.margin_weight, min_peak=self.min_peak, min_coverage=self.min_coverage
+        )
+
+    def warm_up(self, settings: Settings | None = None) -> None:
+        if self.encoder is None:
+            from core.settings import get_settings
+
+            self.encoder = SentenceEncoder.from_settings(settings or get_settings())
+
+    def prime(self, passages: list[str], limit: int = 50_000) -> int:
+        """Encode the sentences of these passages ahead of the questions; returns how many."""
+        if self.encoder is None:
+            return 0
+        sentences = list(dict.fromkeys(s.text for text in passages for s in split_sentences(text)))[:limit]
+        for i in range(0, len(sentences), 64):
+            self.encoder.passages(sentences[i : i + 64])
+        return len(sentences)
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(
+            self,
+            max_sentences=self.max_sentences,
+            candidate_passages=self.candidate_passages,
+            lexical_weight=self.lexical_weight,
+            rank_weight=self.rank_weight,
+            keep_within=self.keep_within,
+            max_answer_chars=self.max_answer_chars,
+            margin_weight=self.margin_weight,
+            min_peak=self.min_peak,
+            min_coverage=self.min_coverage,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExtractiveAnswerer:
+        return default_from_dict(cls, data)
+
+    # -- scoring
+
+    def score_sentences(
+        self, query: str, hits: list[Hit], language: str, query_embedding: list[float] | None = None
+    ) -> list[ScoredSentence]:
+        """Every sentence of the given hits, best first."""
+        if self.encoder is None:
+            raise RuntimeError("ExtractiveAnswerer.warm_up() must run before answering.")
+        q_terms = content_terms(query, language)
+        candidates = [
+            (marker, hit, sent)
+            for marker, hit in enumerate(hits, start=1)
+            for sent in _sentences(hit.passage.text)
+        ]
+        if not candidates:
+            return []
+        q_vec = (
+            np.asarray(query_embedding, np.float32)
+            if query_embedding is not None
+            else self.encoder.query(query)
+        )
+        sims = self.encoder.passages([s.text for _, _, s in candidates]) @ q_vec
+        scored: list[ScoredSentence] = []
+        for (marker, hit, sent), sim in zip(candidates, sims, strict=True):
+            s_terms = content_terms(sent.text, CORPUS_LANGUAGE)
+            overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+            score = float(sim) + self.lexical_weight * overlap - self.rank_weight * (marker - 1)
+            scored.append(
+                ScoredSentence(
+                    sent.text, marker, hit.passage.id, sent.start, sent.end, float(sim), overlap, score
+                )
+            )
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    def select(self, scored: list[ScoredSentence], max_marker: int | None = None) -> list[ScoredSentence]:
+        """The best sentence, plus up to two close runners-up that add something."""
+        pool = [s for s in scored if max_marker is None or s.marker <= max_marker]
+        if not pool:
+            return []
+        best = pool[0]
+        chosen = [best]
+        length = len(best.text)
+        for cand in pool[1:]:
+            if len(chosen) >= self.max_sentences or cand.score < best.score - self.keep_within:
+                break
+            if length + len(cand.text) > self.max_answer_chars or any(
+                _redundant(cand.text, c.text) for c in chosen
+            ):
+                continue
+            chosen.append(cand)
+            length += len(cand.text)
+        return chosen
+
+    # -- deciding
+
+    def signals(
+        self, query: str, hits: list[Hit], scored: list[ScoredSentence], language: str
+    ) -> dict[str, float | None]:
+        """What the decision reads (also returned to the caller, for transparency)."""
+        sims = sorted((s.similarity for s in scored), reverse=True)
+        q_terms = content_terms(query, language)
+        top_terms: set[str] = set()
+        for hit in hits:
+            top_terms |= content_terms(hit.passage.embed_text or hit.passage.text, CORPUS_LANGUAGE)
+        best = sims[0] if sims else None
+        median = statistics.median(sims) if sims else None
+        dense = [h.dense_score for h in hits if h.dense_score is not None]
+        return {
+            "best_sentence": best,
+            "median_sentence": median,
+            "peak": best + self.margin_weight * (best - median)
+            if best is not None and median is not None
+            else None,
+            "coverage": len(q_terms & top_terms) / len(q_terms) if q_terms else None,
+            "top_dense": max(dense) if dense else None,
+            "candidate_sentences": float(len(sims)),
+        }
+
+    def decide(self, signals: dict[str, float | None], missing: list[str], language: str) -> tuple[bool, str]:
+        peak, coverage = signals.get("peak"), signals.get("coverage")
+        if peak is None:
+            return False, "no passage was found"
+        if missing:
+            return False, f"the top passages never mention {', '.join(missing)}"
+        if peak < self.min_peak:
+            return False, f"no sentence stands out: peak {peak:.3f} < {self.min_peak:.3f}"
+        if language == CORPUS_LANGUAGE and coverage is not None and coverage < self.min_coverage:
+            return False, f"only {coverage:.0%} of the question's terms occur in the top passages"
+        return True, f"peak {peak:.3f} >= {self.min_peak:.3f}" + (
+            f" and {coverage:.0%} of the question's terms found"
+            if language == CORPUS_LANGUAGE and coverage is not None
+            else ""
+        )
+
+    @component.output_types(answer=ExtractiveAnswer)
+    def run(
+        self,
+        query: str,
+        hits: list[Hit],
+        language: str = CORPUS_LANGUAGE,
+        max_marker: int | None = None,
+        query_embedding: list[float] | None = None,
+    ) -> dict[str, ExtractiveAnswer]:
+        """Answer from the top ``candidate_passages`` hits; sentences come only from the first ``max_marker``.
+
+        ``query_embedding``: the retrieval's own (same model, same prompt), to avoid a second encoding."""
+        top = hits[: self.candidate_passages]
+        scored = self.score_sentences(query, top, language, query_embedding)
+        signals = self.signals(query, top, scored, language)
+        missing = missing_anchors(query, language, [h.passage.embed_text or h.passage.text for h in top])
+        answerable, reason = self.decide(signals, missing, language)
+        chosen = self.select(scored, max_marker) if answerable else []
+        answer = ExtractiveAnswer(
+            answerable=answerable and bool(chosen),
+            sentences=chosen,
+            signals={k: (round(v, 4) if isinstance(v, float) else v) for k, v in signals.items()},
+            reason=reason,
+            rule=self.rule,
+            best=scored[0] if scored else None,
+        )
+        return {"answer": answer}
+
+
+def _redundant(a: str, b: str, threshold: float = 0.7) -> bool:
+    """Two sentences mostly made of the same words (a heading repeated in a bullet...)."""
+    ta, tb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
+    if not ta or not tb:
+        return False
+    return len(ta & tb) / min(len(ta), len(tb)) >= threshold

@@ -1,0 +1,538 @@
+"""The HTTP API (issue 5) through FastAPI's TestClient: real model, real embedded Qdrant.
+
+One service per test session (the corpus is ingested once into the session's data dir);
+apps with other settings (no keys, keys required for reads, a small upload limit) share it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from core.settings import Settings
+from qa.service import PolicyQAService
+from tests.llm_standin import llm_standin
+
+KEY = "test-key-123"
+PLAN = "plan-action-integration-inclusion-2021-2027"
+WEB = "reseaux-cooperation-ue-integration-migrants"
+AUTH = {"X-API-Key": KEY}
+
+UPLOAD_TEXT = (
+    "Note sur l’accueil des réfugiés à Lumeville\n\n"
+    "La ville de Lumeville a ouvert en 2024 un guichet unique pour l’accueil des réfugiés. "
+    "Le guichet propose des cours de langue, une aide au logement et un accompagnement vers l’emploi.\n\n"
+    "Le financement provient du Fonds «Asile, migration et intégration» et du Fonds social européen plus.\n"
+)
+
+
+def _wait_ready(client: TestClient, timeout: float = 900.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.get("/ready").status_code == 200:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"service not ready: {client.get('/ready').json()}")
+
+
+@pytest.fixture(scope="session")
+def service(settings: Settings) -> PolicyQAService:
+    return PolicyQAService(settings)
+
+
+def _client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        _wait_ready(client)
+        yield client
+
+
+@pytest.fixture(scope="session")
+def api_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"api_keys": [KEY]})
+
+
+@pytest.fixture(scope="session")
+def client(api_settings: Settings, service: PolicyQAService) -> Iterator[TestClient]:
+    yield from _client(create_app(api_settings, service))
+
+
+@pytest.fixture()
+def doc_ids(client: TestClient):
+    def ids() -> set[str]:
+        return {d["doc_id"] for d in client.get("/documents").json()["documents"]}
+
+    return ids
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def test_health_ready_and_openapi(client: TestClient):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["ready"] is True and ready.json()["documents"] >= 2
+    spec = client.get("/openapi.json").json()
+    examples = json.dumps(spec["components"]["schemas"]["AskRequest"], ensure_ascii=False)
+    assert "Quels fonds européens soutiennent" in examples
+    assert {"/ask", "/search", "/funds", "/funds/{fund}", "/documents", "/documents/{doc_id}"} <= set(
+        spec["paths"]
+    )
+
+
+def test_not_ready_before_start_up(settings: Settings):
+    app = create_app(settings, PolicyQAService(settings))
+    client = TestClient(app)  # no `with`: the lifespan (model and store loading) never runs
+    assert client.get("/health").status_code == 200
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and ready.json()["ready"] is False
+    r = client.post("/ask", json={"question": "Qu’est-ce que le Forum européen sur la migration ?"})
+    assert r.status_code == 503 and "retry" in r.json()["error"]
+
+
+def test_metrics_count_requests_by_route_and_status(client: TestClient):
+    client.get("/documents")
+    client.get("/documents/no-such-document")
+    text = client.get("/metrics").text
+    assert 'policyqa_http_requests_total{method="GET",route="/documents",status="200"}' in text
+    assert 'policyqa_http_requests_total{method="GET",route="/documents/{doc_id}",status="404"}' in text
+    assert "policyqa_http_request_duration_seconds_bucket" in text
+    assert "policyqa_http_errors_total" in text or "policyqa_http_errors" in text
+
+
+# --------------------------------------------------------------------------- /ask
+
+
+def test_ask_french_question_gives_cited_extractive_answer(client: TestClient):
+    r = client.post(
+        "/ask", json={"question": "Qu’est-ce que le Forum européen sur la migration ?", "top_k": 5}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["answerable"] is True and body["language"] == "fr"
+    assert "plateforme de dialogue" in body["answer"]
+    assert 1 <= len(body["sentences"]) <= 3
+    markers = {p["marker"] for p in body["passages"]}
+    assert [p["marker"] for p in body["passages"]] == list(range(1, len(body["passages"]) + 1))
+    for sentence in body["sentences"]:
+        (marker,) = sentence["markers"]
+        assert marker in markers
+        assert sentence["text"] in body["passages"][marker - 1]["text"]  # the quote is verbatim
+        assert f"[{marker}]" in body["answer"]
+    first = body["passages"][0]["citation"]
+    assert first["doc_id"] in {PLAN, WEB} and first["title"]
+    assert body["answerability"]["signals"]["best_sentence"] > 0
+
+
+def test_ask_in_english_answers_from_french_text(client: TestClient):
+    r = client.post(
+        "/ask",
+        json={
+            "question": "When was the Urban Agenda partnership on the inclusion of migrants and refugees launched?"
+        },
+    )
+    body = r.json()
+    assert body["answerable"] is True and body["language"] == "en"
+    assert "2016" in body["answer"]
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "words"),
+    [
+        ("What are the cod fishing quotas in the North Sea for 2024?", "en", "could not find"),
+        ("Quelle part de l’électricité française provient de l’énergie nucléaire ?", "fr", "pas trouvé"),
+    ],
+    ids=["en", "fr"],
+)
+def test_ask_out_of_scope_question_is_not_answered(client: TestClient, question, language, words):
+    body = client.post("/ask", json={"question": question}).json()
+    assert body["answerable"] is False and body["answer"] is None and body["sentences"] == []
+    assert words in body["message"] and body["language"] == language
+    assert body["passages"], "the closest passages are still shown"
+    assert body["answerability"]["reason"]
+
+
+def test_ask_with_document_filter_and_mode(client: TestClient):
+    r = client.post(
+        "/ask",
+        json={
+            "question": "Quel est le rôle du réseau européen d’intégration ?",
+            "mode": "dense",
+            "filters": {"documents": [WEB]},
+        },
+    )
+    body = r.json()
+    assert body["mode"] == "dense" and {p["citation"]["doc_id"] for p in body["passages"]} == {WEB}
+
+
+def test_ask_generated_answer_with_a_stand_in_llm(client: TestClient, service: PolicyQAService):
+    from qa.generator import AnswerGenerator
+
+    with llm_standin() as server:
+        service.generator = AnswerGenerator(base_url=server.url, model="standin")
+        try:
+            body = client.post(
+                "/ask",
+                json={"question": "Qu’est-ce que le Forum européen sur la migration ?", "generate": True},
+            ).json()
+        finally:
+            service.generator = None
+    generated = body["generated"]
+    assert generated["markers"] == [1] and generated["removed_markers"] == [9]
+    assert "[9]" not in generated["text"]
+    # without an endpoint, asking for generation says how to configure one
+    body = client.post(
+        "/ask", json={"question": "Qu’est-ce que le Forum européen sur la migration ?", "generate": True}
+    ).json()
+    assert body["generated"] is None and "POLICYQA_LLM_BASE_URL" in body["warnings"][0]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"question": "   "},
+        {"question": ""},
+        {"question": "?!"},
+        {"question": "x" * 2001},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": 0},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": 21},
+        {"question": "Qu’est-ce que le FEM ?", "mode": "magic"},
+        {"top_k": 3},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": "5"},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": True},
+        {"question": "Qu’est-ce que le FEM ?", "top_k": 2.5},
+    ],
+    ids=[
+        "blank",
+        "empty",
+        "no-letters",
+        "too-long",
+        "top_k-0",
+        "top_k-21",
+        "bad-mode",
+        "missing",
+        "top_k-string",
+        "top_k-bool",
+        "top_k-fraction",
+    ],
+)
+def test_ask_rejects_bad_input_with_422(client: TestClient, payload):
+    r = client.post("/ask", json=payload)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["error"].startswith("Invalid request") and body["detail"][0]["field"]
+
+
+def test_ask_takes_a_whole_float_as_top_k(client: TestClient):
+    """JSON Schema counts 3.0 as an integer, so clients generated from the schema may send it."""
+    r = client.post("/ask", json={"question": "Qu’est-ce que le FEM ?", "top_k": 3.0})
+    assert r.status_code == 200 and len(r.json()["passages"]) == 3
+
+
+def test_ask_rejects_malformed_json(client: TestClient):
+    r = client.post("/ask", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "error" in r.json()
+
+
+def test_concurrent_questions_share_one_model(client: TestClient):
+    questions = [
+        "Qu’est-ce que le Forum européen sur la migration ?",
+        "Que prévoit la Commission pour le logement abordable ?",
+        "Which fund should focus on tailored support in the first phases of integration?",
+        "Welche Umfrage will die Kommission zur Integration starten?",
+    ] * 2
+
+    def ask(q: str) -> int:
+        return client.post("/ask", json={"question": q, "top_k": 3}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(ask, questions)) == [200] * len(questions)
+
+
+# --------------------------------------------------------------------------- /search
+
+
+def test_search_modes_and_filters(client: TestClient):
+    for mode in ("bm25", "dense", "hybrid"):
+        r = client.get("/search", params={"q": "Directive 2004/38/CE", "mode": mode, "top_k": 3})
+        assert r.status_code == 200 and r.json()["mode"] == mode and len(r.json()["passages"]) <= 3
+    bm25 = client.get("/search", params={"q": "Directive 2004/38/CE", "mode": "bm25", "top_k": 5}).json()
+    assert any("2004/38/CE" in p["text"] for p in bm25["passages"])
+    notes = client.get("/search", params={"q": "Eurostat", "kind": "footnote", "top_k": 5}).json()["passages"]
+    assert notes and all(p["kind"] == "footnote" for p in notes)
+    web = client.get("/search", params={"q": "intégration", "document": WEB}).json()["passages"]
+    assert web and {p["citation"]["doc_id"] for p in web} == {WEB}
+    fund = client.get("/search", params={"q": "intégration", "fund": "ESF+", "top_k": 5}).json()["passages"]
+    assert fund and all(p["funds"] for p in fund)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "  "},
+        {},
+        {"q": "x" * 2001},
+        {"q": "FEM" + "\n" * 2000},
+        {"q": "FEM", "top_k": 0},
+        {"q": "FEM", "top_k": 51},
+        {"q": "FEM", "mode": "x"},
+        {"q": "FEM", "kind": "table"},
+    ],
+    ids=[
+        "blank",
+        "missing",
+        "too-long",
+        "too-long-with-blanks",
+        "top_k-0",
+        "top_k-51",
+        "bad-mode",
+        "bad-kind",
+    ],
+)
+def test_search_rejects_bad_input_with_422(client: TestClient, params):
+    r = client.get("/search", params=params)
+    assert r.status_code == 422 and r.json()["error"].startswith("Invalid request")
+
+
+# --------------------------------------------------------------------------- /funds
+
+
+def test_funds_list_counts_mentions(client: TestClient):
+    funds = client.get("/funds").json()["funds"]
+    assert funds and all({"id", "name", "passages", "footnotes"} <= set(f) for f in funds)
+    assert any(f["passages"] > 0 for f in funds)
+    assert sum(f["footnotes"] for f in funds) > 0
+
+
+def test_fund_by_any_name_lists_passages_and_footnotes(client: TestClient):
+    by_acronym = client.get("/funds/FSE+").json()
+    by_english = client.get("/funds/ESF+").json()
+    assert by_acronym["fund"]["id"] == by_english["fund"]["id"]
+    assert len(by_acronym["passages"]) == by_acronym["fund"]["passages"] > 0
+    fund_id = by_acronym["fund"]["id"]
+    assert all(fund_id in p["funds"] for p in by_acronym["passages"] + by_acronym["footnotes"])
+    assert client.get(f"/funds/{fund_id}").json()["fund"]["id"] == fund_id
+
+
+def test_unknown_fund_is_404(client: TestClient):
+    r = client.get("/funds/fonds-imaginaire")
+    assert r.status_code == 404 and "GET /funds" in r.json()["error"]
+
+
+# --------------------------------------------------------------------------- /documents
+
+
+def test_documents_list_and_detail(client: TestClient, doc_ids):
+    assert {PLAN, WEB} <= doc_ids()
+    detail = client.get(f"/documents/{WEB}").json()
+    assert detail["document"]["doc_id"] == WEB and detail["document"]["passages"] > 0
+    kinds = [p["kind"] for p in detail["passages"]]
+    assert kinds and kinds == sorted(kinds, key=lambda k: k != "passage")  # body first, then footnotes
+    r = client.get("/documents/nothing-here")
+    assert r.status_code == 404 and "GET /documents" in r.json()["error"]
+
+
+def test_upload_update_and_delete_a_text_document(client: TestClient, doc_ids):
+    files = {"file": ("note-lumeville.txt", UPLOAD_TEXT.encode("utf-8"), "text/plain")}
+    r = client.post("/documents", files=files, headers=AUTH)
+    assert r.status_code == 201, r.text
+    added = r.json()
+    assert added["status"] == "added" and added["passages"] > 0
+    doc_id = added["doc_id"]
+    try:
+        assert doc_id in doc_ids()
+        again = client.post("/documents", files=files, headers=AUTH).json()
+        assert again["status"] == "unchanged"
+        changed = UPLOAD_TEXT + "\nLe guichet est ouvert le samedi matin.\n"
+        files2 = {"file": ("note-lumeville.txt", changed.encode("utf-8"), "text/plain")}
+        assert client.post("/documents", files=files2, headers=AUTH).json()["status"] == "updated"
+        body = client.post(
+            "/ask",
+            json={
+                "question": "Quand le guichet de Lumeville est-il ouvert ?",
+                "filters": {"documents": [doc_id]},
+            },
+        ).json()
+        assert body["passages"] and body["passages"][0]["citation"]["doc_id"] == doc_id
+    finally:
+        r = client.delete(f"/documents/{doc_id}", headers=AUTH)
+    assert r.status_code == 200 and r.json()["removed_points"] > 0
+    assert doc_id not in doc_ids()
+    assert client.get(f"/documents/{doc_id}").status_code == 404
+    assert client.delete(f"/documents/{doc_id}", headers=AUTH).status_code == 404
+
+
+def test_upload_latin1_text_is_decoded(client: TestClient):
+    files = {"file": ("note-latin1.txt", UPLOAD_TEXT.replace("’", "'").encode("latin-1"), "text/plain")}
+    r = client.post("/documents", files=files, headers=AUTH)
+    assert r.status_code in (201, 422), r.text
+    if r.status_code == 201:
+        doc_id = r.json()["doc_id"]
+        text = " ".join(p["text"] for p in client.get(f"/documents/{doc_id}").json()["passages"])
+        client.delete(f"/documents/{doc_id}", headers=AUTH)
+        assert "réfugiés" in text
+    else:
+        assert "UTF-8" in r.json()["error"] or "encod" in r.json()["error"].lower()
+
+
+def test_upload_pdf(client: TestClient):
+    from pypdf import PdfReader, PdfWriter
+
+    from tests.conftest import CORPUS
+
+    reader = PdfReader(CORPUS / "pdf" / f"{PLAN}.pdf")
+    writer = PdfWriter()
+    for page in reader.pages[:2]:
+        writer.add_page(page)
+    buf = io.BytesIO()
+    writer.write(buf)
+    files = {"file": ("extrait-plan.pdf", buf.getvalue(), "application/pdf")}
+    r = client.post("/documents", files=files, headers=AUTH)
+    assert r.status_code == 201, r.text
+    client.delete(f"/documents/{r.json()['doc_id']}", headers=AUTH)
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret")
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status"),
+    [
+        ("rapport.docx", b"PK\x03\x04 not really a docx", 415),
+        ("image.png", b"\x89PNG\r\n\x1a\n", 415),
+        ("sans-extension", b"du texte", 415),
+        ("vide.txt", b"", 422),
+        ("blanc.txt", b"   \n\n  ", 422),
+        ("vide.pdf", b"", 422),
+        ("casse.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage", 422),
+        ("pas-un-pdf.pdf", b"Bonjour, je ne suis pas un PDF.", 422),
+        ("chiffre.pdf", _encrypted_pdf(), 422),
+    ],
+    ids=[
+        "docx",
+        "png",
+        "no-extension",
+        "empty-txt",
+        "blank-txt",
+        "empty-pdf",
+        "corrupt-pdf",
+        "not-a-pdf",
+        "encrypted-pdf",
+    ],
+)
+def test_bad_uploads_are_refused_and_change_nothing(client: TestClient, doc_ids, name, data, status):
+    before = doc_ids()
+    r = client.post("/documents", files={"file": (name, data, "application/octet-stream")}, headers=AUTH)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] and r.json()["error"] != "Internal error"
+    assert doc_ids() == before
+
+
+def test_upload_over_the_size_limit_is_413(client: TestClient, doc_ids):
+    before = doc_ids()
+    limit = client.app.state.settings.max_upload_bytes
+    big = b"a" * (limit + 1)
+    r = client.post("/documents", files={"file": ("gros.txt", big, "text/plain")}, headers=AUTH)
+    assert r.status_code == 413 and "25 MB" in r.json()["error"]
+    assert doc_ids() == before
+
+
+def test_small_upload_limit_checks_the_streamed_body(api_settings: Settings, service: PolicyQAService):
+    small = api_settings.model_copy(update={"max_upload_bytes": 1024})
+    with TestClient(create_app(small, service)) as client:
+        _wait_ready(client)
+        just_over = client.post(
+            "/documents", files={"file": ("a.txt", b"a" * 1025, "text/plain")}, headers=AUTH
+        )
+        assert just_over.status_code == 413
+        # far over: refused from the body stream, before any parsing
+        huge = client.post(
+            "/documents", files={"file": ("a.txt", b"a" * 200_000, "text/plain")}, headers=AUTH
+        )
+        assert huge.status_code == 413 and "error" in huge.json()
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_writes_need_a_key(client: TestClient):
+    files = {"file": ("note.txt", UPLOAD_TEXT.encode(), "text/plain")}
+    assert client.post("/documents", files=files).status_code == 401
+    assert client.post("/documents", files=files, headers={"X-API-Key": "wrong"}).status_code == 401
+    assert client.delete(f"/documents/{WEB}").status_code == 401
+    assert client.get("/documents").status_code == 200  # reads are open by default
+
+
+def test_writes_refused_when_no_key_is_configured(settings: Settings, service: PolicyQAService):
+    no_keys = settings.model_copy(update={"api_keys": []})
+    with TestClient(create_app(no_keys, service)) as client:
+        _wait_ready(client)
+        r = client.delete(f"/documents/{WEB}", headers=AUTH)
+        assert r.status_code == 403 and "POLICYQA_API_KEYS" in r.json()["error"]
+        files = {"file": ("note.txt", UPLOAD_TEXT.encode(), "text/plain")}
+        assert client.post("/documents", files=files, headers=AUTH).status_code == 403
+        assert client.get(f"/documents/{WEB}").status_code == 200
+
+
+def test_reads_can_require_a_key(api_settings: Settings, service: PolicyQAService):
+    closed = api_settings.model_copy(update={"read_requires_key": True})
+    with TestClient(create_app(closed, service)) as client:
+        _wait_ready(client)
+        assert client.get("/documents").status_code == 401
+        assert client.get("/search", params={"q": "FEM"}).status_code == 401
+        assert client.get("/documents", headers=AUTH).status_code == 200
+        assert client.get("/health").status_code == 200
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unknown_route_and_method_are_json(client: TestClient):
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and "/docs" in r.json()["error"]
+    r = client.put("/ask", json={})
+    assert r.status_code == 405 and "error" in r.json()
+
+
+def test_a_real_bug_gives_a_logged_json_500(settings: Settings, service: PolicyQAService):
+    app = create_app(settings, service)
+
+    def broken() -> dict:
+        raise RuntimeError("bug")
+
+    app.add_api_route("/broken", broken)
+    app.router.routes.insert(0, app.router.routes.pop())  # before the static mount at /
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/broken")
+    assert r.status_code == 500 and "bug in the service" in r.json()["error"]
+
+
+def test_lifespan_loader_thread_finishes(client: TestClient):
+    loader: threading.Thread = client.app.state.loader
+    assert not loader.is_alive()
+
+
+def test_loading_warms_the_language_detector(client: TestClient, settings: Settings) -> None:
+    """lingua loads its models on first use (2.7 s here): the service pays it when it loads,
+    not its first user (with an index already built, start-up ingests nothing)."""
+    from core.languages import _detector
+
+    _detector.cache_clear()
+    PolicyQAService(settings).load()
+    assert _detector.cache_info().currsize == 1

@@ -1,0 +1,308 @@
+"""Faults on the production path: a killed ingest, queries during a re-ingest, a restart.
+
+Real model, real embedded Qdrant, each test on its own data dir. Where a process boundary is
+the point (SIGKILL, restart), the work runs in child processes and the index is read back
+afterwards with a plain ``QdrantClient`` on the folder, which the dead child no longer locks.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from qdrant_client import QdrantClient
+
+from core.settings import REPO_ROOT
+from index.documents import fingerprint
+from ingest.pipeline import parse_and_chunk
+from tests.conftest import CORPUS, SHARED_MODELS
+from tests.isolated import isolated_settings, own_store
+from tests.live_server import live_server
+
+pytestmark = pytest.mark.slow
+
+PLAN = CORPUS / "plan-action-integration-inclusion-2021-2027.txt"
+WEB = CORPUS / "reseaux-cooperation-ue-integration-migrants.txt"
+COLLECTION = "policy_passages"
+CHILD_TIMEOUT = 600.0
+
+# The indexing code itself, with logging on so the parent can see each document finish.
+INGEST_CHILD = """
+import logging, sys
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(name)s: %(message)s")
+from index.indexing import Indexer
+print(Indexer().sync_corpus().summary(), flush=True)
+"""
+
+# Same, but the step that removes a changed document's stale points waits (printing a line
+# first), so the parent can kill the process in the window between upsert and clean-up.
+PAUSED_BEFORE_DELETE_CHILD = """
+import sys, time
+from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
+
+def paused(self, filters):
+    print("PAUSED before delete_by_filter", flush=True)
+    time.sleep(3600)
+
+QdrantDocumentStore.delete_by_filter = paused
+from index.indexing import Indexer
+Indexer().sync_corpus()
+"""
+
+
+def child_env(data_dir: Path, corpus: Path, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "POLICYQA_DATA_DIR": str(data_dir),
+        "POLICYQA_MODELS_DIR": str(SHARED_MODELS),
+        "POLICYQA_CORPUS_DIR": str(corpus),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+    env.pop("QDRANT_URL", None)
+    return env
+
+
+def run_cli_ingest(data_dir: Path, corpus: Path) -> str:
+    """``policy-qa ingest`` as a user runs it; returns its output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "ingest"],
+        cwd=REPO_ROOT,
+        env=child_env(data_dir, corpus),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    return done.stdout
+
+
+def kill_when(code: str, line: str, data_dir: Path, corpus: Path, log: Path) -> str:
+    """Run ``code`` in a child and SIGKILL it as soon as it prints a line containing ``line``."""
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=REPO_ROOT,
+            env=child_env(data_dir, corpus),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+        seen: list[str] = []
+        found = threading.Event()
+
+        def watch() -> None:  # a thread, so a silent child cannot block the test past the deadline
+            assert proc.stdout is not None
+            for row in proc.stdout:
+                seen.append(row)
+                if line in row:
+                    proc.send_signal(signal.SIGKILL)  # at once: the child is paused or mid-work
+                    found.set()
+                    return
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        found.wait(timeout=CHILD_TIMEOUT)
+        if proc.poll() is None and not found.is_set():
+            proc.kill()
+        proc.wait(timeout=60)
+        watcher.join(timeout=10)
+    output = "".join(seen)
+    assert found.is_set(), f"never saw {line!r}:\n{output}\n{log.read_text()[-3000:]}"
+    assert proc.returncode == -signal.SIGKILL, f"the child ended by itself ({proc.returncode}):\n{output}"
+    return output
+
+
+@dataclass
+class IndexState:
+    points: list[dict]  # payloads of the passage collection (id, meta...)
+    manifest: dict[str, dict]  # by doc_id
+
+    def ids(self, doc_id: str) -> list[str]:
+        return [p["id"] for p in self.points if p["meta"]["doc_id"] == doc_id]
+
+    def fingerprints(self, doc_id: str) -> set[str]:
+        return {p["meta"]["doc_fingerprint"] for p in self.points if p["meta"]["doc_id"] == doc_id}
+
+
+def read_index(data_dir: Path) -> IndexState:
+    """Every stored point and manifest record, read straight from the embedded folder."""
+    client = QdrantClient(path=str(data_dir / "qdrant"))
+    try:
+
+        def scroll(collection: str) -> list[dict]:
+            if not client.collection_exists(collection):
+                return []
+            out, offset = [], None
+            while True:
+                batch, offset = client.scroll(collection, limit=256, offset=offset, with_payload=True)
+                out.extend(dict(p.payload or {}) for p in batch)
+                if offset is None:
+                    return out
+
+        points = scroll(COLLECTION)
+        manifest = {r["doc_id"]: r for r in scroll(f"{COLLECTION}_documents")}
+    finally:
+        client.close()
+    return IndexState(points, manifest)
+
+
+def assert_complete_and_consistent(state: IndexState, files: dict[str, Path]) -> None:
+    """Exactly the passages a clean ingest gives, once each, all stamped with the manifest's fingerprint."""
+    assert sorted(state.manifest) == sorted(files)
+    assert {p["meta"]["doc_id"] for p in state.points} == set(files)
+    for doc_id, path in files.items():
+        _, passages = parse_and_chunk(path, doc_id=doc_id)
+        ids = state.ids(doc_id)
+        assert len(ids) == len(set(ids)), f"{doc_id}: duplicate passages"
+        assert sorted(ids) == sorted(p.id for p in passages), (
+            f"{doc_id}: {len(ids)} points, {len(passages)} passages"
+        )
+        assert (
+            state.fingerprints(doc_id) == {state.manifest[doc_id]["fingerprint"]} == {fingerprint(passages)}
+        )
+
+
+# --------------------------------------------------------------------------- killed ingest
+
+
+def test_ingest_killed_between_documents_is_completed_by_the_next_run(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    # the small document first: the kill lands while the 181 passages of the plan are embedded
+    shutil.copy(WEB, corpus / "a-reseaux.txt")
+    shutil.copy(PLAN, corpus / "b-plan.txt")
+    files = {"a-reseaux": corpus / "a-reseaux.txt", "b-plan": corpus / "b-plan.txt"}
+    data = tmp_path / "data"
+
+    kill_when(INGEST_CHILD, "indexed a-reseaux", data, corpus, tmp_path / "child.log")
+    midway = read_index(data)
+    assert sorted(midway.manifest) == ["a-reseaux"], "the kill came too late to leave a partial index"
+    assert midway.ids("a-reseaux") and not midway.ids("b-plan")
+
+    out = run_cli_ingest(data, corpus)
+    assert "a-reseaux: unchanged" in out and "b-plan: added" in out
+    assert_complete_and_consistent(read_index(data), files)
+    # and a further run finds nothing to do
+    assert "Index already up to date" in run_cli_ingest(data, corpus)
+
+
+def test_ingest_killed_before_stale_points_are_removed_is_repaired(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    page = corpus / "reseaux.txt"
+    shutil.copy(WEB, page)
+    data = tmp_path / "data"
+    run_cli_ingest(data, corpus)
+    _, old = parse_and_chunk(page)
+
+    # a new version: some passages change (new ids), others do not (same ids, overwritten)
+    page.write_text(
+        WEB.read_text(encoding="utf-8").replace("migrants", "personnes migrantes"), encoding="utf-8"
+    )
+    _, new = parse_and_chunk(page)
+    stale = {p.id for p in old} - {p.id for p in new}
+    assert stale and {p.id for p in old} & {p.id for p in new}
+
+    kill_when(PAUSED_BEFORE_DELETE_CHILD, "PAUSED", data, corpus, tmp_path / "child.log")
+    midway = read_index(data)
+    # both versions are stored and the manifest still names the old one: inconsistent
+    assert stale <= set(midway.ids("reseaux"))
+    assert midway.fingerprints("reseaux") == {fingerprint(old), fingerprint(new)}
+    assert midway.manifest["reseaux"]["fingerprint"] == fingerprint(old)
+
+    assert "reseaux: updated" in run_cli_ingest(data, corpus)
+    assert_complete_and_consistent(read_index(data), {"reseaux": page})
+
+
+# --------------------------------------------------------------------------- queries during re-ingest
+
+
+def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
+    from index.indexing import Indexer
+    from index.retrieval import Retriever
+    from index.types import MODES, SearchFilters
+
+    page = tmp_path / "reseaux.txt"
+    original = WEB.read_text(encoding="utf-8")
+    page.write_text(original, encoding="utf-8")
+    settings = isolated_settings(tmp_path / "data", corpus_dir=tmp_path)
+    with own_store(settings):
+        indexer = Indexer(settings)
+        indexer.ingest_paths([page])
+        retriever = Retriever(settings)
+        retriever.warm_up()
+        only_page = SearchFilters(doc_ids=["reseaux"])
+
+        # every line changes, so every passage id changes and every old point gets deleted
+        versions = [
+            "\n".join(f"{line} (version {v})" if line.strip() else line for line in original.splitlines())
+            for v in (2, 3)
+        ]
+        errors: list[BaseException] = []
+
+        def reingest() -> None:
+            try:
+                for text in versions:
+                    page.write_text(text, encoding="utf-8")
+                    assert indexer.ingest_paths([page]).documents[0].outcome == "updated"
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        writer = threading.Thread(target=reingest, name="reingest")
+        writer.start()
+        queries = [
+            "Qu’est-ce que le Forum européen sur la migration ?",
+            "réseau européen d’intégration",
+            "Urban Agenda partnership on inclusion of migrants",
+        ]
+        empty: list[tuple[str, str]] = []
+        searches = during = 0
+        while writer.is_alive() or searches < len(MODES):
+            during += writer.is_alive()
+            mode = MODES[searches % len(MODES)]
+            query = queries[(searches // len(MODES)) % len(queries)]
+            hits = retriever.search(query, mode=mode, top_k=5, filters=only_page)
+            if not hits or any(h.passage.doc_id != "reseaux" for h in hits):
+                empty.append((mode, query))
+            searches += 1
+        writer.join()
+        assert not errors, errors
+        assert not empty, f"{len(empty)} of {searches} searches found nothing: {empty[:5]}"
+        assert during >= len(MODES), "the re-ingest ended before the searches could overlap it"
+        print(f"{during} searches during the two re-ingests, none empty")
+        # the last version alone is left
+        stored = [h.passage.id for h in retriever.get_document_passages("reseaux")]
+        assert sorted(stored) == sorted(p.id for p in parse_and_chunk(page)[1])
+
+
+# --------------------------------------------------------------------------- restart
+
+
+def test_a_restarted_server_keeps_its_index(tmp_path: Path):
+    question = {"question": "Qu’est-ce que le Forum européen sur la migration ?"}
+
+    with live_server(tmp_path, [WEB.name]) as base:
+        before = httpx.get(f"{base}/documents", timeout=60).json()["documents"]
+    assert [d["doc_id"] for d in before] == [WEB.stem]
+
+    # no start-up ingest, and nothing left to ingest anyway: answers come from the stored index
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    restart = {"POLICYQA_CORPUS_DIR": str(empty), "POLICYQA_INGEST_ON_STARTUP": "false"}
+    with live_server(tmp_path, [], env=restart) as base:
+        after = httpx.get(f"{base}/documents", timeout=60).json()["documents"]
+        answer = httpx.post(f"{base}/ask", json=question, timeout=120)
+    assert after == before  # same records, same ingested_at: nothing was re-indexed
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["answerable"] is True and body["passages"][0]["citation"]["doc_id"] == WEB.stem
