@@ -4,6 +4,7 @@ causes a 500. The HTTP status of each QA-layer error is decided here, not where 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,7 +27,10 @@ STATUS: list[tuple[type[PolicyQAError], int]] = [
     (PolicyQAError, 422),  # other ingest errors: empty, corrupt, encrypted, scanned, encoding
 ]
 
-ERRORS = {
+#: OpenAPI ``responses`` of a route.
+Responses = dict[int | str, dict[str, Any]]
+
+ERRORS: Responses = {
     401: {"model": ErrorResponse, "description": "Missing or wrong X-API-Key."},
     403: {"model": ErrorResponse, "description": "No API key is configured, so writes are refused."},
     422: {"model": ErrorResponse, "description": "Invalid input (the message says which field and why)."},
@@ -34,7 +38,7 @@ ERRORS = {
 }
 #: Routes with a request body: a body that cannot be parsed at all (not JSON, not UTF-8, a
 #: broken multipart) is refused before validation.
-BODY_ERRORS = {
+BODY_ERRORS: Responses = {
     **ERRORS,
     400: {
         "model": ErrorResponse,
@@ -44,7 +48,10 @@ BODY_ERRORS = {
 
 
 def error_response(
-    status: int, message: str, detail: object = None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    detail: str | list[Any] | dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = ErrorResponse(error=message, detail=detail).model_dump(mode="json")
     return JSONResponse(body, status_code=status, headers=headers)

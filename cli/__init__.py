@@ -16,7 +16,7 @@ import typer
 
 from core.errors import InvalidQuestion, PolicyQAError
 from core.settings import get_settings
-from index.types import MODES, Mode
+from index.types import MODES
 
 app = typer.Typer(help="Search and question answering over French EU policy texts.", no_args_is_help=True)
 
@@ -144,8 +144,7 @@ def evaluate(
     """Score retrieval and answers on a gold question set; writes Markdown, JSON and charts."""
     from evaluation.runner import run_cli
 
-    chosen: list[Mode] = [m.strip() for m in modes.split(",") if m.strip()]  # type: ignore[misc]
-    run_cli(gold=gold, modes=chosen, out=out)
+    run_cli(gold=gold, modes=[m.strip() for m in modes.split(",") if m.strip()], out=out)
 
 
 if __name__ == "__main__":

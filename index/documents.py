@@ -42,5 +42,9 @@ class PassagesToDocuments:
     """Head of the indexing pipeline: chunker output in, Haystack documents out."""
 
     @component.output_types(documents=list[Document])
-    def run(self, passages: list[Passage], fingerprint: str = "") -> dict[str, list[Document]]:
-        return {"documents": [passage_to_document(p, fingerprint) for p in passages]}
+    def run(
+        self, passages: list[Passage], fingerprint: str = "", fingerprints: dict[str, str] | None = None
+    ) -> dict[str, list[Document]]:
+        """``fingerprints`` by doc_id when passages of several documents come together."""
+        by_doc = fingerprints or {}
+        return {"documents": [passage_to_document(p, by_doc.get(p.doc_id, fingerprint)) for p in passages]}

@@ -18,6 +18,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 
 from core.settings import Settings, get_settings
 from index.cpu import configure_cpu_threads
+from index.model.onnx import exportable, onnx_runtime_available
 from index.model.resolve import resolve_model
 from index.query_batching import BatchingTextEmbedder
 
@@ -85,7 +86,6 @@ def query_backend(settings: Settings, model: str, device: str) -> str:
     """The query embedder's backend for ``settings.query_backend``: ``torch``; ``onnx`` (asked
     for: errors are raised); ``auto`` when ONNX Runtime on CPU can serve this model folder
     (the embedder falls back to PyTorch if the export fails)."""
-    from index.model.onnx import exportable, onnx_runtime_available
 
     wanted = settings.query_backend
     if wanted == "torch":

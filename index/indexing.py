@@ -21,16 +21,23 @@ from typing import Literal
 from haystack import Pipeline
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DuplicatePolicy
+from tqdm.auto import tqdm
 
 from core.settings import Settings, get_settings
 from index.documents import PassagesToDocuments, fingerprint
+from index.embedders import document_embedder
 from index.sparse import FrenchSparseDocumentEmbedder
 from index.store import DocumentManifest, get_document_store
 from ingest.models import ParsedDocument, Passage
+from ingest.pipeline import iter_corpus, parse_and_chunk
 
 log = logging.getLogger(__name__)
 
 Outcome = Literal["added", "updated", "unchanged"]
+
+#: Passages parsed before a group is embedded and written: several embedding batches, so the
+#: model runs full batches across document boundaries, and little memory per group.
+GROUP_PASSAGES = 256
 
 
 @dataclass
@@ -66,7 +73,6 @@ class IngestReport:
 
 def build_indexing_pipeline(settings: Settings) -> Pipeline:
     """passages -> documents -> dense embedder -> French sparse embedder -> Qdrant writer."""
-    from index.embedders import document_embedder
 
     dense = document_embedder(settings)
     dense.meta_fields_to_embed = ["embed_context"]
@@ -102,69 +108,119 @@ class Indexer:
             self._pipeline.warm_up()
         return self._pipeline
 
-    def ingest_paths(self, paths: list[Path], report: IngestReport | None = None) -> IngestReport:
-        from ingest.pipeline import parse_and_chunk
+    def ingest_paths(
+        self, paths: list[Path], report: IngestReport | None = None, progress: bool = False
+    ) -> IngestReport:
+        """Parse files and index them in groups of about :data:`GROUP_PASSAGES` passages.
 
+        Passages of several documents are embedded together: one document of a BEIR folder is
+        one or two passages, and embedding them one document at a time ran at a third of the
+        model's batch rate (profiled: 88 % of indexing time in tiny batches).
+        """
         report = report or IngestReport()
-        for path in paths:
-            t0 = time.perf_counter()
-            doc, passages = parse_and_chunk(path)
-            report.timings["parse"] += time.perf_counter() - t0
-            self.ingest_parsed(doc, passages, report)
+        group: list[tuple[ParsedDocument, list[Passage]]] = []
+        size = 0
+        with tqdm(
+            total=len(paths), unit="file", desc="ingest", disable=not progress or len(paths) < 2
+        ) as bar:
+            for path in paths:
+                t0 = time.perf_counter()
+                doc, passages = parse_and_chunk(path)
+                report.timings["parse"] += time.perf_counter() - t0
+                group.append((doc, passages))
+                size += len(passages)
+                if size >= GROUP_PASSAGES:
+                    self.ingest_many(group, report)
+                    bar.update(len(group))
+                    group, size = [], 0
+            if group:
+                self.ingest_many(group, report)
+                bar.update(len(group))
         return report
 
     def ingest_parsed(
         self, doc: ParsedDocument, passages: list[Passage], report: IngestReport | None = None
     ) -> DocumentResult:
         """Index one already-parsed document (uploads come this way)."""
+        return self.ingest_many([(doc, passages)], report)[0]
+
+    def ingest_many(
+        self, parsed: list[tuple[ParsedDocument, list[Passage]]], report: IngestReport | None = None
+    ) -> list[DocumentResult]:
+        """Index parsed documents; the changed ones are embedded and written in one batch.
+
+        Per document, the new passages are written first (deterministic ids: a re-run
+        overwrites), then its points of another fingerprint are deleted, then its manifest
+        record is written: an ingest killed in between leaves a fingerprint mismatch that the
+        next run repairs.
+        """
         report = report or IngestReport()
         t0 = time.perf_counter()
-        fp = fingerprint(passages)
+        results: list[DocumentResult] = []
         with self._lock:
-            previous = self.manifest.get(doc.doc_id)
-            footnotes = sum(1 for p in passages if p.kind == "footnote")
-            result = DocumentResult(
-                doc.doc_id, "unchanged", len(passages) - footnotes, footnotes, doc.source_path
-            )
-            if previous and previous.get("fingerprint") == fp and self._count(doc.doc_id) == len(passages):
-                report.documents.append(result)
-                return result
-            result.outcome = "updated" if previous or self._count(doc.doc_id) else "added"
-            out = self._run_pipeline(passages, fp, report)
-            self.store.delete_by_filter(
-                {
-                    "operator": "AND",
-                    "conditions": [
-                        {"field": "meta.doc_id", "operator": "==", "value": doc.doc_id},
-                        {"field": "meta.doc_fingerprint", "operator": "!=", "value": fp},
-                    ],
-                }
-            )
-            self.manifest.put(
-                {
-                    "doc_id": doc.doc_id,
-                    "title": doc.title,
-                    "source_path": doc.source_path,
-                    "source_format": doc.source_format,
-                    "language": doc.language,
-                    "fingerprint": fp,
-                    "passages": result.passages,
-                    "footnotes": footnotes,
-                    "pages": doc.metadata.get("pages"),
-                    "metadata": {
-                        k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)
-                    },
-                    "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-            )
-            log.info("indexed %s: %s passages written", doc.doc_id, out)
-        result.seconds = time.perf_counter() - t0
-        report.documents.append(result)
-        return result
+            changed: list[tuple[ParsedDocument, list[Passage], str, DocumentResult]] = []
+            for doc, passages in parsed:
+                fp = fingerprint(passages)
+                footnotes = sum(1 for p in passages if p.kind == "footnote")
+                result = DocumentResult(
+                    doc.doc_id, "unchanged", len(passages) - footnotes, footnotes, doc.source_path
+                )
+                results.append(result)
+                previous = self.manifest.get(doc.doc_id)
+                count = self._count(doc.doc_id)
+                if previous and previous.get("fingerprint") == fp and count == len(passages):
+                    continue
+                result.outcome = "updated" if previous or count else "added"
+                changed.append((doc, passages, fp, result))
+            if changed:
+                written = self._run_pipeline(
+                    [p for _, passages, _, _ in changed for p in passages],
+                    {doc.doc_id: fp for doc, _, fp, _ in changed},
+                    report,
+                )
+                for doc, _, fp, result in changed:
+                    self._finish(doc, fp, result)
+                log.info("indexed %d documents: %d passages written", len(changed), written)
+        seconds = (time.perf_counter() - t0) / max(1, len(results))
+        for result in results:
+            result.seconds = seconds
+        report.documents.extend(results)
+        return results
 
-    def _run_pipeline(self, passages: list[Passage], fp: str, report: IngestReport) -> int:
+    def _finish(self, doc: ParsedDocument, fp: str, result: DocumentResult) -> None:
+        """Drop the document's points of other versions, then record this one."""
+        self.store.delete_by_filter(
+            {
+                "operator": "AND",
+                "conditions": [
+                    {"field": "meta.doc_id", "operator": "==", "value": doc.doc_id},
+                    {"field": "meta.doc_fingerprint", "operator": "!=", "value": fp},
+                ],
+            }
+        )
+        self.manifest.put(
+            {
+                "doc_id": doc.doc_id,
+                "title": doc.title,
+                "source_path": doc.source_path,
+                "source_format": doc.source_format,
+                "language": doc.language,
+                "fingerprint": fp,
+                "passages": result.passages,
+                "footnotes": result.footnotes,
+                "pages": doc.metadata.get("pages"),
+                "metadata": {
+                    k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)
+                },
+                "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def _run_pipeline(
+        self, passages: list[Passage], fingerprints: dict[str, str], report: IngestReport
+    ) -> int:
         t0 = time.perf_counter()
-        out = self.pipeline.run({"to_documents": {"passages": passages, "fingerprint": fp}})
+        out = self.pipeline.run({"to_documents": {"passages": passages, "fingerprints": fingerprints}})
         report.timings["embed_index"] = report.timings.get("embed_index", 0.0) + time.perf_counter() - t0
         return int(out["writer"]["documents_written"])
 
@@ -183,13 +239,13 @@ class Indexer:
     def documents(self) -> list[dict]:
         return self.manifest.all()
 
-    def sync_corpus(self, corpus_dir: Path | None = None, prune: bool = False) -> IngestReport:
+    def sync_corpus(
+        self, corpus_dir: Path | None = None, prune: bool = False, progress: bool = False
+    ) -> IngestReport:
         """Ingest every supported file of the corpus; with ``prune``, drop documents no longer there."""
-        from ingest.pipeline import iter_corpus
-
         corpus_dir = corpus_dir or self.settings.corpus_dir
         paths = iter_corpus(corpus_dir)
-        report = self.ingest_paths(paths)
+        report = self.ingest_paths(paths, progress=progress)
         if prune:
             present = {d.doc_id for d in report.documents}
             for record in self.manifest.all():

@@ -23,7 +23,8 @@ from typing import Any
 
 from haystack import component, default_from_dict, default_to_dict
 
-from index.model.onnx import Precision, check_precision
+from index.cpu import available_cpus
+from index.model.onnx import OnnxTextEncoder, Precision, check_precision
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,6 @@ class BatchingTextEmbedder:
     def _onnx_encode(inner: Any, precision: Precision) -> EncodeBatch:
         """The ONNX Runtime path (index.model.onnx) with the wrapped embedder's prompt."""
         from pathlib import Path
-
-        from index.cpu import available_cpus
-        from index.model.onnx import OnnxTextEncoder
 
         encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus(), precision=precision)
         prefix, suffix = inner.prefix, inner.suffix

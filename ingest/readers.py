@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.errors import UnsupportedFileType
 from ingest.models import ParsedDocument
+from ingest.pdf_reader import read_pdf, read_pdf_bytes
 from ingest.text_layout import decode_text
 from ingest.text_reader import read_word_text
 from ingest.web_reader import looks_like_web_page, read_plain_text, read_web_page
@@ -44,8 +45,6 @@ def read_document(path: Path, doc_id: str | None = None) -> ParsedDocument:
     """Parse a file of any supported type; ``doc_id`` defaults to the file stem."""
     path = Path(path)
     if check_file_type(path.name) == ".pdf":
-        from ingest.pdf_reader import read_pdf
-
         return read_pdf(path, doc_id)
     return _from_text(decode_text(path.read_bytes(), path.name), path, doc_id)
 
@@ -56,7 +55,5 @@ def read_bytes(data: bytes, filename: str, doc_id: str | None = None) -> ParsedD
     suffix = check_file_type(name)
     doc_id = doc_id or Path(name).stem
     if suffix == ".pdf":
-        from ingest.pdf_reader import read_pdf_bytes
-
         return read_pdf_bytes(data, doc_id, source_path=name)
     return _from_text(decode_text(data, name), Path(name), doc_id)

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from core.errors import EmptyDocument
+from core.languages import detect_language
 from ingest.markers import SENTINEL_WITH_SPACE, sentinel, take_markers
 from ingest.models import ParsedDocument
 from ingest.text_layout import (
@@ -118,7 +119,6 @@ def read_word_text(path: Path, doc_id: str | None = None, text: str | None = Non
     if not builder:
         raise EmptyDocument(f"{path.name} has no text to index once markup is removed.")
     doc = assemble(doc_id or path.stem, title, path, "text", builder, notes)
-    from core.languages import detect_language
 
     doc.language = detect_language(doc.clean_text[:4000])
     return doc

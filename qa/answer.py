@@ -38,7 +38,10 @@ import numpy as np
 from haystack import component, default_from_dict, default_to_dict
 
 from core.languages import CORPUS_LANGUAGE, ELISION
-from core.settings import Settings
+from core.settings import Settings, get_settings
+from index.embedders import load_sentence_transformer
+from index.model.resolve import resolve_model
+from index.sparse import FrenchAnalyzer, fold_accents
 from index.types import Hit
 from ingest.sentences import Sentence, split_sentences
 from qa.results import Answerability, AnswerSentence
@@ -89,8 +92,6 @@ class SentenceEncoder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceEncoder:
-        from index.embedders import load_sentence_transformer
-        from index.model.resolve import resolve_model
 
         _, prompts = resolve_model(settings)
         return cls(load_sentence_transformer(settings), prompts)
@@ -133,7 +134,6 @@ class SentenceEncoder:
 
 @lru_cache(maxsize=32)
 def _analyzer(language: str) -> Any:
-    from index.sparse import FrenchAnalyzer
 
     return FrenchAnalyzer(
         extra_stopword_languages=(language,) if language and language != CORPUS_LANGUAGE else ()
@@ -204,7 +204,6 @@ _ELIDED = re.compile(rf"^{ELISION}", re.IGNORECASE)
 
 
 def _fold(text: str) -> str:
-    from index.sparse import fold_accents
 
     return fold_accents(text.lower())
 
@@ -296,8 +295,6 @@ class ExtractiveAnswerer:
 
     def warm_up(self, settings: Settings | None = None) -> None:
         if self.encoder is None:
-            from core.settings import get_settings
-
             self.encoder = SentenceEncoder.from_settings(settings or get_settings())
 
     def prime(self, passages: list[str], limit: int = 50_000) -> int:

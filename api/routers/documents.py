@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.deps import READS, WRITES, Service, get_app_settings, ready_service
-from api.errors import BODY_ERRORS, ERRORS
+from api.errors import BODY_ERRORS, ERRORS, Responses
 from api.schemas import DeleteResult, DocumentDetail, DocumentList, ErrorResponse, UploadResult
 
 router = APIRouter(tags=["documents"])
@@ -17,7 +17,7 @@ router = APIRouter(tags=["documents"])
 #: Room for the multipart envelope around an upload of the maximum size.
 MULTIPART_SLACK = 64 * 1024
 UPLOAD_CHUNK = 1024 * 1024
-NO_SUCH_DOCUMENT = {404: {"model": ErrorResponse, "description": "No such document."}}
+NO_SUCH_DOCUMENT: Responses = {404: {"model": ErrorResponse, "description": "No such document."}}
 
 
 @router.get("/documents", response_model=DocumentList, dependencies=READS, responses=ERRORS)
