@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CLI := $(VENV)/bin/policy-qa
 
-.PHONY: setup run ingest serve test lint bench eval
+.PHONY: setup run ingest serve test test-fast typecheck lint bench eval
 
 setup: $(VENV)/.installed
 
@@ -27,10 +27,18 @@ serve: setup
 	$(CLI) serve
 
 test: setup
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
+
+# unit tests only: no model, no index (under a minute)
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not browser and not model"
+
+typecheck: setup
+	$(VENV)/bin/mypy
 
 lint: setup
 	$(VENV)/bin/ruff check .
 
 eval: setup
-	$(CLI) eval --gold ../shared/gold/dev.jsonl --modes bm25,dense,hybrid
+	$(CLI) eval --gold evaluation/gold/validation.jsonl --modes bm25,dense,hybrid

@@ -22,6 +22,20 @@ GOLD_DEV = REPO_ROOT.parent / "shared" / "gold" / "dev.jsonl"
 CORPUS = REPO_ROOT / "corpus"
 
 
+#: Fixtures that load the embedding model or an indexed corpus: their tests are "model" tests,
+#: left out of ``make test-fast``.
+MODEL_FIXTURES = {
+    "settings", "indexed", "retriever", "service", "client", "api_settings", "indexed_service",
+    "server", "base_url", "st_model", "model_dir", "dev_result",
+}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+
+
 def reset_caches() -> None:
     """Forget settings and close embedded Qdrant clients (they lock their folder)."""
     from index.store import close_stores

@@ -126,6 +126,7 @@ else:
 """
 
 
+@pytest.mark.model
 def test_index_survives_a_process_restart(tmp_path):
     env = {**os.environ, "POLICYQA_DATA_DIR": str(tmp_path), "POLICYQA_MODELS_DIR": str(SHARED_MODELS)}
 

@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.model
+
 from core.settings import Settings
 from index.query_batching import BatchingTextEmbedder, QueryBatcher
 
