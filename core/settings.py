@@ -109,7 +109,18 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def qdrant_path(self) -> Path:
+    def edge_path(self) -> Path:
+        """The embedded Qdrant Edge shard of the passages."""
+        return self.data_dir / "edge" / self.qdrant_collection
+
+    @property
+    def manifest_path(self) -> Path:
+        """The embedded documents manifest (SQLite), beside the shard."""
+        return self.data_dir / "edge" / f"{self.qdrant_collection}.documents.sqlite3"
+
+    @property
+    def legacy_qdrant_path(self) -> Path:
+        """Where qdrant-client's local mode kept the index before Qdrant Edge (rebuilt on start)."""
         return self.data_dir / "qdrant"
 
     @property

@@ -27,7 +27,7 @@ from core.settings import Settings, get_settings
 from index.documents import PassagesToDocuments, fingerprint
 from index.embedders import document_embedder
 from index.sparse import FrenchSparseDocumentEmbedder
-from index.store import DocumentManifest, get_document_store
+from index.stores import get_document_store, get_manifest
 from ingest.models import ParsedDocument, Passage
 from ingest.pipeline import iter_corpus, parse_and_chunk
 
@@ -97,7 +97,7 @@ class Indexer:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self.store = get_document_store(self.settings)
-        self.manifest = DocumentManifest(self.settings)
+        self.manifest = get_manifest(self.settings)
         self._pipeline: Pipeline | None = None
         self._lock = threading.Lock()  # one writer at a time per process
 
@@ -170,7 +170,9 @@ class Indexer:
                 count = self._count(doc.doc_id)
                 if previous and previous.get("fingerprint") == fp and count == len(passages):
                     continue
-                result.outcome = "updated" if previous or count else "added"
+                result.outcome = (
+                    "updated" if previous else "added"
+                )  # points without a record were never acknowledged
                 changed.append((doc, passages, fp, result))
             if changed:
                 written = self._run_pipeline(
@@ -215,6 +217,7 @@ class Indexer:
                 "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
+        log.info("indexed %s", doc.doc_id)
 
     def _run_pipeline(
         self, passages: list[Passage], fingerprints: dict[str, str], report: IngestReport

@@ -8,18 +8,11 @@ that cite it, so a user who finds "the footnote with the link" also sees what it
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from haystack import Document, Pipeline, component, default_from_dict, default_to_dict
 from haystack.dataclasses import SparseEmbedding
-from haystack_integrations.components.retrievers.qdrant import (
-    QdrantEmbeddingRetriever,
-    QdrantSparseEmbeddingRetriever,
-)
-from haystack_integrations.document_stores.qdrant import QdrantDocumentStore
-from haystack_integrations.document_stores.qdrant.converters import DENSE_VECTORS_NAME, SPARSE_VECTORS_NAME
-from haystack_integrations.document_stores.qdrant.filters import convert_filters_to_qdrant
-from qdrant_client import models
 
 from core.languages import detect_language
 from core.settings import Settings, get_settings
@@ -28,7 +21,7 @@ from index.embedders import query_embedder
 from index.fusion import ScoreFusion, fuse_scores
 from index.graph import run_in_order
 from index.sparse import FrenchSparseTextEmbedder
-from index.store import get_document_store, store_client
+from index.stores import DenseQuery, PassageStore, SparseQuery, get_document_store, store_from_dict
 from index.types import MODES, Hit, Mode, SearchFilters
 from ingest.funds import expand_query
 
@@ -51,11 +44,15 @@ def filters_to_haystack(filters: SearchFilters | None) -> dict[str, Any] | None:
     return conditions[0] if len(conditions) == 1 else {"operator": "AND", "conditions": conditions}
 
 
+def _store_to_dict(store: PassageStore) -> dict[str, Any]:
+    return store.to_dict()
+
+
 @component
 class FootnoteLinker:
     """Attaches to every footnote hit the passages that cite it (``meta['cited_by_documents']``)."""
 
-    def __init__(self, document_store: QdrantDocumentStore) -> None:
+    def __init__(self, document_store: PassageStore) -> None:
         self.document_store = document_store
 
     @component.output_types(documents=list[Document])
@@ -64,8 +61,7 @@ class FootnoteLinker:
             {i for d in documents if d.meta.get("kind") == "footnote" for i in d.meta.get("cited_by", [])}
         )
         if wanted:
-            found = self.document_store.get_documents_by_id(wanted)
-            by_id = {d.id: d for d in found}
+            by_id = {d.id: d for d in self.document_store.get_documents_by_id(wanted)}
             for doc in documents:
                 if doc.meta.get("kind") == "footnote":
                     doc.meta["cited_by_documents"] = [
@@ -73,20 +69,83 @@ class FootnoteLinker:
                     ]
         return {"documents": documents}
 
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, document_store=_store_to_dict(self.document_store))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FootnoteLinker:
+        params = data["init_parameters"]
+        params["document_store"] = store_from_dict(params["document_store"])
+        return default_from_dict(cls, data)
+
+
+def _scored(store: PassageStore, ranking: list[tuple[str, float]]) -> list[Document]:
+    """The payloads of a ranking (one read for all), with their scores."""
+    scores = dict(ranking)
+    # a point deleted between the two calls is left out
+    return [replace(doc, score=scores[doc.id]) for doc in store.retrieve([i for i, _ in ranking])]
+
+
+@component
+class DenseRetriever:
+    """Cosine search over the passages' e5 vectors, on either store (Edge or server)."""
+
+    def __init__(self, document_store: PassageStore) -> None:
+        self.document_store = document_store
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int = 10
+    ) -> dict[str, list[Document]]:
+        (ranking,) = self.document_store.search_ids([DenseQuery(query_embedding, top_k, filters)])
+        return {"documents": _scored(self.document_store, ranking)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, document_store=_store_to_dict(self.document_store))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
+        params = data["init_parameters"]
+        params["document_store"] = store_from_dict(params["document_store"])
+        return default_from_dict(cls, data)
+
+
+@component
+class SparseRetriever:
+    """French BM25-like search (IDF-weighted sparse vectors), on either store."""
+
+    def __init__(self, document_store: PassageStore) -> None:
+        self.document_store = document_store
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, query_sparse_embedding: SparseEmbedding, filters: dict[str, Any] | None = None, top_k: int = 10
+    ) -> dict[str, list[Document]]:
+        (ranking,) = self.document_store.search_ids([SparseQuery(query_sparse_embedding, top_k, filters)])
+        return {"documents": _scored(self.document_store, ranking)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(self, document_store=_store_to_dict(self.document_store))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SparseRetriever:
+        params = data["init_parameters"]
+        params["document_store"] = store_from_dict(params["document_store"])
+        return default_from_dict(cls, data)
+
 
 @component
 class HybridRetriever:
     """Dense and sparse search of one store, fused inside one component.
 
-    Both searches ask Qdrant for ids and scores only, in one batch request, and only the
-    fused ``top_k`` are then read with their payloads. Fetching every candidate's payload
-    (2 x depth passages with their text and footnotes) and making Documents of them, as
-    qdrant-haystack's retrievers do, cost more than the fusion itself; with a Qdrant server
-    it is also 2 x depth payloads on the network per question. Results are those of fusing
-    the two qdrant-haystack retrievers' rankings (tests/test_index.py).
+    Both rankings come from one batch request with ids and scores only, and only the fused
+    ``top_k`` are then read with their payloads: reading every candidate's payload (2 x depth
+    passages with their text and footnotes) cost more than the fusion itself, and with a
+    Qdrant server it is 2 x depth payloads on the network per question. Fusion is ours
+    (convex by default, measured best: ``benchmarks/fusion.py``), not the engine's RRF.
     """
 
-    def __init__(self, document_store: QdrantDocumentStore, fusion: ScoreFusion, depth: int = 50) -> None:
+    def __init__(self, document_store: PassageStore, fusion: ScoreFusion, depth: int = 50) -> None:
         self.document_store = document_store
         self.fusion = fusion
         self.depth = depth
@@ -99,68 +158,46 @@ class HybridRetriever:
         filters: dict[str, Any] | None = None,
         top_k: int = 10,
     ) -> dict[str, list[Document]]:
-        store = self.document_store
-        client = store_client(store)
         depth = max(top_k, self.depth)
-        query_filter = convert_filters_to_qdrant(filters)
-        dense, sparse = client.query_batch_points(
-            store.index,
-            [
-                models.QueryRequest(
-                    query=query_embedding, using=DENSE_VECTORS_NAME, filter=query_filter, limit=depth
-                ),
-                models.QueryRequest(
-                    query=models.SparseVector(
-                        indices=query_sparse_embedding.indices, values=query_sparse_embedding.values
-                    ),
-                    using=SPARSE_VECTORS_NAME,
-                    filter=query_filter,
-                    limit=depth,
-                ),
-            ],
+        dense, sparse = self.document_store.search_ids(
+            [DenseQuery(query_embedding, depth, filters), SparseQuery(query_sparse_embedding, depth, filters)]
         )
         fused = fuse_scores(
-            [(str(p.id), p.score) for p in dense.points],
-            [(str(p.id), p.score) for p in sparse.points],
-            self.fusion.method,
-            self.fusion.dense_weight,
-            self.fusion.rrf_k,
-            top_k,
+            dense, sparse, self.fusion.method, self.fusion.dense_weight, self.fusion.rrf_k, top_k
         )
-        records = client.retrieve(store.index, ids=[f.id for f in fused], with_payload=True)
-        payloads = {str(r.id): r.payload or {} for r in records}
+        by_id = {f.id: f for f in fused}
         documents = [
-            Document.from_dict(
-                {
-                    **payloads[f.id],
-                    "score": f.score,
-                    "meta": {
-                        **payloads[f.id].get("meta", {}),
-                        "dense_score": f.dense_score,
-                        "sparse_score": f.sparse_score,
-                    },
-                }
+            replace(
+                doc,
+                score=by_id[doc.id].score,
+                meta={
+                    **doc.meta,
+                    "dense_score": by_id[doc.id].dense_score,
+                    "sparse_score": by_id[doc.id].sparse_score,
+                },
             )
-            for f in fused
-            if f.id in payloads  # a point deleted between the two calls is left out
+            for doc in self.document_store.retrieve([f.id for f in fused])
         ]
         return {"documents": documents}
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
-            self, document_store=self.document_store.to_dict(), fusion=self.fusion.to_dict(), depth=self.depth
+            self,
+            document_store=_store_to_dict(self.document_store),
+            fusion=self.fusion.to_dict(),
+            depth=self.depth,
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HybridRetriever:
         params = data["init_parameters"]
-        params["document_store"] = QdrantDocumentStore.from_dict(params["document_store"])
+        params["document_store"] = store_from_dict(params["document_store"])
         params["fusion"] = ScoreFusion.from_dict(params["fusion"])
         return default_from_dict(cls, data)
 
 
-def build_query_pipeline(mode: Mode, settings: Settings, store: QdrantDocumentStore) -> Pipeline:
-
+def build_query_pipeline(mode: Mode, settings: Settings, store: PassageStore) -> Pipeline:
+    """The query graph of one mode, declared once: embedders -> retriever -> footnote linker."""
     pipe = Pipeline()
     if mode in ("dense", "hybrid"):
         pipe.add_component("dense_embedder", query_embedder(settings))
@@ -172,10 +209,10 @@ def build_query_pipeline(mode: Mode, settings: Settings, store: QdrantDocumentSt
         pipe.connect("dense_embedder.embedding", "retriever.query_embedding")
         pipe.connect("sparse_embedder.sparse_embedding", "retriever.query_sparse_embedding")
     elif mode == "dense":
-        pipe.add_component("retriever", QdrantEmbeddingRetriever(document_store=store))
+        pipe.add_component("retriever", DenseRetriever(store))
         pipe.connect("dense_embedder.embedding", "retriever.query_embedding")
     else:
-        pipe.add_component("retriever", QdrantSparseEmbeddingRetriever(document_store=store))
+        pipe.add_component("retriever", SparseRetriever(store))
         pipe.connect("sparse_embedder.sparse_embedding", "retriever.query_sparse_embedding")
     pipe.add_component("footnotes", FootnoteLinker(store))
     pipe.connect("retriever.documents", "footnotes.documents")

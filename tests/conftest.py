@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def reset_caches() -> None:
     """Forget settings and close embedded Qdrant clients (they lock their folder)."""
-    from index.store import close_stores
+    from index.stores import close_stores
 
     close_stores()
     get_settings.cache_clear()

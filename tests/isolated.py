@@ -1,6 +1,6 @@
 """An index of a test's own: settings on a private data dir, and closing only that store.
 
-Embedded Qdrant locks its folder and ``index.store`` keeps one client per folder for the
+Embedded Qdrant locks its folder and ``index.stores`` keeps one store per folder for the
 process, so a test that needs an index apart from the session's (because it rewrites or
 deletes documents) opens it here and closes it afterwards without touching the session's.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
+from index.stores import close_store
 from tests.conftest import SHARED_MODELS
 
 
@@ -24,12 +25,7 @@ def isolated_settings(data_dir: Path, **overrides: Any) -> Settings:
 @contextmanager
 def own_store(settings: Settings) -> Iterator[None]:
     """Close the store of ``settings`` on exit, and only it (the session's stays open)."""
-    from index import store as store_module
-
     try:
         yield
     finally:
-        with store_module._lock:
-            store = store_module._stores.pop(store_module._key(settings), None)
-        if store is not None:
-            store.close()
+        close_store(settings)

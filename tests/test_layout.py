@@ -47,9 +47,12 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
 
 def _in_type_checking(tree: ast.Module, target: ast.AST) -> bool:
     for node in tree.body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            if any(child is target for child in ast.walk(node)):
-                return True
+        if (
+            isinstance(node, ast.If)
+            and "TYPE_CHECKING" in ast.unparse(node.test)
+            and any(child is target for child in ast.walk(node))
+        ):
+            return True
     return False
 
 

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.model
-
 from core.settings import Settings
 from index.query_batching import BatchingTextEmbedder, QueryBatcher
+
+pytestmark = pytest.mark.model
 
 
 def test_lone_query_is_encoded_at_once_and_waiting_ones_go_together() -> None:
