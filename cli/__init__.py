@@ -65,6 +65,7 @@ def ingest(
 
     indexer = Indexer()
     try:
+        indexer.rebuild_legacy_index()
         if paths:
             report = indexer.ingest_paths(list(paths), progress=True)
         else:
@@ -72,6 +73,8 @@ def ingest(
     except PolicyQAError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    if indexer.optimize(report):
+        typer.echo(f"Vector index built after {report.points_written} points written.")
     typer.echo(report.summary())
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())
     typer.echo(f"Timings: {timings}")
@@ -139,12 +142,30 @@ def serve(
 def evaluate(
     gold: Annotated[Path, typer.Option(help="Gold questions (JSONL) or a BEIR folder.")],
     modes: Annotated[str, typer.Option(help="Comma-separated modes.")] = "bm25,dense,hybrid",
+    depth: Annotated[
+        int,
+        typer.Option(min=10, help="Passages retrieved per question and scored (recall@depth, MAP@depth)."),
+    ] = 100,
+    answers: Annotated[
+        bool | None,
+        typer.Option(
+            "--answers/--no-answers",
+            help="Also run the answer step (ask, top_k 10) and score answer support, citations and "
+            "abstention. Default: on for a gold JSONL with evidence, off for a BEIR folder.",
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("reports"),
 ) -> None:
-    """Score retrieval and answers on a gold question set; writes Markdown, JSON and charts."""
+    """Score retrieval (and answers) on a gold question set; writes Markdown, JSON and charts."""
     from evaluation.runner import run_cli
 
-    run_cli(gold=gold, modes=[m.strip() for m in modes.split(",") if m.strip()], out=out)
+    run_cli(
+        gold=gold,
+        modes=[m.strip() for m in modes.split(",") if m.strip()],
+        out=out,
+        depth=depth,
+        answers=answers,
+    )
 
 
 if __name__ == "__main__":

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     qdrant_collection: str = "policy_passages"
     qdrant_shards: int = 1
     qdrant_replicas: int = 1
+    optimize_after_points: int = Field(
+        default=10_000,
+        ge=0,
+        description="policy-qa ingest builds the embedded vector index (HNSW) after writing at least "
+        "this many points; below it a dense query is a sub-millisecond scan.",
+    )
 
     # retrieval
     default_mode: Literal["bm25", "dense", "hybrid"] = "hybrid"
@@ -117,6 +123,11 @@ class Settings(BaseSettings):
     def manifest_path(self) -> Path:
         """The embedded documents manifest (SQLite), beside the shard."""
         return self.data_dir / "edge" / f"{self.qdrant_collection}.documents.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Kept originals of uploaded files: the index can always be rebuilt from them."""
+        return self.data_dir / "uploads"
 
     @property
     def legacy_qdrant_path(self) -> Path:

@@ -122,20 +122,30 @@ class PolicyQAService:
             self.answer_cache = "failed"
 
     def ensure_index(self) -> IngestReport | None:
-        """On an empty index, ingest ``settings.corpus_dir`` (unless ``ingest_on_startup`` is off)."""
+        """Bring the index in step with ``settings.corpus_dir`` (unless ``ingest_on_startup`` is off).
+
+        Every start compares the corpus with the manifest (unchanged files are parsed, not
+        embedded): a start-up ingest killed half-way is finished by the next start, not only an
+        empty index filled. An index left by qdrant-client's local mode is rebuilt first.
+        """
         self.load()
+        self.rebuild_legacy_index()
         if not self.settings.ingest_on_startup:
-            return None
-        if self.indexer.documents():
             return None
         corpus = Path(self.settings.corpus_dir)
         if not corpus.is_dir():
-            log.warning("empty index and no corpus folder at %s: nothing to ingest", corpus)
+            log.warning("no corpus folder at %s: nothing to ingest at start-up", corpus)
             return None
         with self._write_lock:
             report = self.indexer.sync_corpus(corpus)
-        log.info("start-up ingest of %s:\n%s", corpus, report.summary())
+        if report.written:
+            log.info("start-up ingest of %s:\n%s", corpus, report.summary())
         return report
+
+    def rebuild_legacy_index(self) -> IngestReport | None:
+        """An index left by qdrant-client's local mode is rebuilt (see Indexer.rebuild_legacy_index)."""
+        with self._write_lock:
+            return self.indexer.rebuild_legacy_index()
 
     @property
     def indexer(self) -> Indexer:
@@ -349,7 +359,7 @@ class PolicyQAService:
 
     def _keep_upload(self, name: str, data: bytes) -> None:
         """Keep the uploaded file under ``<data_dir>/uploads`` (provenance, re-ingestion)."""
-        folder = Path(self.settings.data_dir) / "uploads"
+        folder = self.settings.uploads_dir
         try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
