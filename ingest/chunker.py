@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from core.languages import detect_language
 from ingest.enrich import find_legal_refs, find_urls
 from ingest.funds import find_funds
 from ingest.models import Block, FootnoteCitation, ParsedDocument, Passage
+from ingest.sentences import split_sentences as sentences_of
 
 DEFAULT_MAX_CHARS = 800
 # A cut costs as much as leaving this share of a passage empty, squared: cutting a bullet
@@ -171,8 +173,88 @@ def _pages(blocks: list[Block]) -> tuple[int | None, int | None]:
     return (min(starts), max(e for e in ends if e is not None)) if starts else (None, None)
 
 
+def _calling_sentences(doc: ParsedDocument) -> dict[int, str]:
+    """The body sentence that calls each footnote (the first call), by note number.
+
+    A note's own text rarely says what it is the source of ("Eurostat, lfsa_ergacob"): the
+    sentence that calls it does ("le taux d’emploi des femmes nées hors de l’UE..."), so the
+    footnote passage is embedded with it.
+    """
+    found: dict[int, str] = {}
+    for block in doc.blocks:
+        if block.kind == "heading" or len(block.footnote_ref_offsets) != len(block.footnote_refs):
+            continue
+        text = doc.clean_text[block.start : block.end]
+        sentences = sentences_of(text, min_chars=1)
+        for number, at in zip(block.footnote_refs, block.footnote_ref_offsets, strict=True):
+            if number in found:
+                continue
+            offset = at - block.start
+            sentence = next((x for x in sentences if x.start <= offset <= x.end), None)
+            if sentence is not None:
+                found[number] = sentence.text
+    return found
+
+
+def _outline_passages(doc: ParsedDocument, first_order: int) -> list[Passage]:
+    """One passage listing the document's chapters, and one per chapter listing its sections.
+
+    Headings are not body passages, so "what are the main areas of the plan" found nothing to
+    match: the answer *is* the list of headings. Generic sub-headings repeated in every
+    section ("Qu’entend faire la Commission...") are left out; chapters without sub-sections
+    get no outline of their own.
+    """
+    headings = [b for b in doc.blocks if b.kind == "heading" and b.section_path]
+    if len(headings) < 3:
+        return []
+    repeated = {t for t, n in Counter(b.text.strip() for b in headings).items() if n > 1}
+    top = [b for b in headings if len(b.section_path) == 1 and b.text.strip() not in repeated]
+    outlines: list[tuple[list[str], list[Block], int, int]] = []
+    if len(top) >= 2:
+        outlines.append(([], top, top[0].start, doc.blocks[-1].end))
+    for chapter in top:
+        children = [
+            b
+            for b in headings
+            if len(b.section_path) == 2
+            and b.section_path[0] == chapter.section_path[0]
+            and b.text.strip() not in repeated
+        ]
+        if len(children) >= 2:
+            end = max(b.end for b in doc.blocks if b.section_path[:1] == chapter.section_path[:1])
+            outlines.append((list(chapter.section_path), [chapter, *children], chapter.start, end))
+    passages = []
+    for path, items, start, end in outlines:
+        label = "Plan du document" if not path else "Plan de la section"
+        head = doc.title if not path else path[-1]
+        text = f"{label} : {head}\n" + "\n".join(
+            b.text.strip() for b in items if not path or b is not items[0]
+        )
+        page_start, page_end = _pages(items)
+        passages.append(
+            Passage(
+                id=f"{doc.doc_id}:outline-{_hash(text)}",
+                doc_id=doc.doc_id,
+                title=doc.title,
+                kind="outline",
+                section_path=path,
+                order=first_order + len(passages),
+                start=start,
+                end=end,
+                text=text,
+                embed_text=f"{_context(doc, path)}\n\n{text}",
+                language=doc.language,
+                page_start=page_start,
+                page_end=page_end,
+                source_path=doc.source_path,
+            )
+        )
+    return passages
+
+
 def chunk_document(doc: ParsedDocument, max_chars: int = DEFAULT_MAX_CHARS) -> list[Passage]:
-    """Body passages in reading order, then one passage per footnote, linked both ways."""
+    """Body passages in reading order, outline passages, then one passage per footnote,
+    embedded with the sentence that calls it and linked both ways with the citing passages."""
     passages: list[Passage] = []
     seen: set[str] = set()
     citing: dict[int, list[str]] = {}
@@ -221,6 +303,8 @@ def chunk_document(doc: ParsedDocument, max_chars: int = DEFAULT_MAX_CHARS) -> l
             for r in refs:
                 citing.setdefault(r, []).append(pid)
     body = {p.id: p for p in passages}
+    passages.extend(_outline_passages(doc, len(passages)))
+    calls = _calling_sentences(doc)
     for number, note in sorted(doc.footnotes.items()):
         cited_by = citing.get(number, [])
         path = body[cited_by[0]].section_path if cited_by else []
@@ -235,7 +319,7 @@ def chunk_document(doc: ParsedDocument, max_chars: int = DEFAULT_MAX_CHARS) -> l
                 start=note.start,
                 end=note.end,
                 text=note.text,
-                embed_text=f"{_context(doc, path)} > Note {number}\n\n{note.text}",
+                embed_text=f"{_context(doc, path)} > Note {number}\n\n{calls.get(number, '')}\n\n{note.text}",
                 language=detect_language(note.text, fallback=doc.language),
                 footnotes=[FootnoteCitation(number, note.text, find_urls(note.text))],
                 urls=find_urls(note.text),

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from core.languages import CORPUS_LANGUAGE
 
 BlockKind = Literal["heading", "paragraph", "bullet"]
-PassageKind = Literal["passage", "footnote"]
+PassageKind = Literal["passage", "footnote", "outline"]  # outline: a chapter's headings, in order
 SourceFormat = Literal["text", "web", "pdf"]
 
 

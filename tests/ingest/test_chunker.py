@@ -36,6 +36,8 @@ def body(passages: list[Passage]) -> list[Passage]:
 def test_offsets_round_trip_and_embed_text_adds_context_only():
     for doc, passages in (plan(), web()):
         for p in passages:
+            if p.kind == "outline":  # its text is the list of headings, not one span
+                continue
             assert doc.clean_text[p.start : p.end] == p.text
             assert p.embed_text.endswith("\n\n" + p.text)
             assert p.embed_text.startswith(doc.title)
@@ -202,3 +204,31 @@ def test_funding_section_passages():
     )
     assert funding[0].text.startswith("Soutenir l’action des États membres en matière d’intégration")
     assert "amf" in next(p for p in funding if "«Asile et migration» (FAM)" in p.text).funds
+
+
+def test_outline_passages_list_the_chapters_and_their_sections():
+    """"What are the main areas of the plan": the answer is the list of headings."""
+    doc, passages = plan()
+    outlines = [p for p in passages if p.kind == "outline"]
+    whole = next(p for p in outlines if not p.section_path)
+    assert "4. Mesures dans les principaux domaines sectoriels" in whole.text
+    assert "6. Conclusions" in whole.text
+    chapter5 = next(p for p in outlines if p.section_path[:1] and p.section_path[0].startswith("5. "))
+    assert "I. Établir des partenariats solides" in chapter5.text
+    assert "V. Suivi des progrès" in chapter5.text
+    assert "Qu’entend faire la Commission" not in chapter5.text  # repeated in every section
+    assert all(p.embed_text.endswith(p.text) for p in outlines)
+
+
+def test_a_footnote_is_embedded_with_the_sentence_that_calls_it():
+    """A note's text rarely says what it is the source of; the calling sentence does."""
+    doc, passages = plan()
+    notes = {p.footnote_number: p for p in passages if p.kind == "footnote"}
+    calling = next(p for p in body(passages) if 12 in [f.number for f in p.footnotes])
+    note = notes[12]
+    assert note.text == doc.footnotes[12].text  # shown as written
+    context = note.embed_text[: -len(note.text)]
+    assert "Note 12" in context
+    sentence = context.split("\n\n")[1]
+    assert sentence and sentence in calling.text
+
