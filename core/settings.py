@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     fusion_dense_weight: float = Field(default=0.8, ge=0.0, le=1.0)
     fusion_rrf_k: float = 60.0
     fusion_depth: int = Field(default=50, description="Candidates taken from each ranker before fusion.")
+    sentence_weight: float = Field(
+        default=0.9,
+        ge=0.0,
+        le=1.0,
+        description="Share of a candidate's best sentence similarity in its final hybrid score; "
+        "0 ranks by the fused passage scores only.",
+    )
 
     # API
     api_keys: Annotated[list[str], NoDecode] = Field(
@@ -97,6 +104,26 @@ class Settings(BaseSettings):
     prime_answer_cache_passages: int = 20_000
     max_question_chars: int = 2000
     max_upload_bytes: int = 25 * 1024 * 1024
+    max_upload_pages: int = Field(
+        default=2_000, ge=1, description="Most pages of an uploaded PDF (counted before it is parsed)."
+    )
+    max_upload_passages: int = Field(
+        default=20_000, ge=1, description="Most passages and footnotes an upload may add to the index."
+    )
+    max_pending_uploads: int = Field(
+        default=8,
+        ge=1,
+        description="Upload jobs queued or running at once (each holds its file in memory); 429 beyond.",
+    )
+    finished_jobs_kept: int = Field(
+        default=1_000, ge=1, description="Finished upload jobs whose status GET /jobs/{id} still answers."
+    )
+    request_time_budget_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Time a /ask or /search request may spend (waiting for a worker, retrieving, "
+        "answering) before it is stopped with a 503.",
+    )
 
     # optional generator (OpenAI-compatible endpoint: Ollama, vLLM, Albert...)
     llm_base_url: str | None = None

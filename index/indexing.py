@@ -27,12 +27,13 @@ from core.errors import PolicyQAError
 from core.settings import Settings, get_settings
 from index.documents import PassagesToDocuments, fingerprint
 from index.embedders import document_embedder
+from index.sentence_vectors import SentenceEmbedder
 from index.sparse import FrenchSparseDocumentEmbedder
 from index.stores import get_document_store, get_manifest, legacy_local_index
 from ingest.chunker import chunk_document
 from ingest.models import ParsedDocument, Passage
 from ingest.pipeline import iter_corpus, parse_and_chunk
-from ingest.readers import read_bytes
+from ingest.readers import SUPPORTED, read_bytes
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,29 @@ class IngestReport:
         return "\n".join(lines)
 
 
+@dataclass
+class ReconcileReport:
+    """What :meth:`Indexer.reconcile` changed at start-up."""
+
+    orphan_points: int = 0  # points whose doc_id has no manifest record (never acknowledged)
+    stale_points: int = 0  # points of a version other than the record's (an interrupted update)
+    repaired: list[str] = field(default_factory=list)  # incomplete documents ingested again
+    rolled_back: list[str] = field(default_factory=list)  # incomplete documents whose file is gone
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.orphan_points or self.stale_points or self.repaired or self.rolled_back)
+
+    def summary(self) -> str:
+        return (
+            f"{self.orphan_points} point(s) without a manifest record and {self.stale_points} of another "
+            f"version removed; incomplete documents ingested again: {self.repaired or 'none'}; "
+            f"removed (file gone): {self.rolled_back or 'none'}"
+        )
+
+
 def build_indexing_pipeline(settings: Settings) -> Pipeline:
-    """passages -> documents -> dense embedder -> French sparse embedder -> Qdrant writer."""
+    """passages -> documents -> dense embedder -> sentence embedder -> French sparse embedder -> writer."""
 
     dense = document_embedder(settings)
     dense.meta_fields_to_embed = ["embed_context"]
@@ -84,13 +106,15 @@ def build_indexing_pipeline(settings: Settings) -> Pipeline:
     pipe = Pipeline()
     pipe.add_component("to_documents", PassagesToDocuments())
     pipe.add_component("dense", dense)
+    pipe.add_component("sentences", SentenceEmbedder(document_embedder(settings)))
     pipe.add_component("sparse", FrenchSparseDocumentEmbedder())
     pipe.add_component(
         "writer",
         DocumentWriter(document_store=get_document_store(settings), policy=DuplicatePolicy.OVERWRITE),
     )
     pipe.connect("to_documents.documents", "dense.documents")
-    pipe.connect("dense.documents", "sparse.documents")
+    pipe.connect("dense.documents", "sentences.documents")
+    pipe.connect("sentences.documents", "sparse.documents")
     pipe.connect("sparse.documents", "writer.documents")
     return pipe
 
@@ -265,6 +289,75 @@ class Indexer:
     def documents(self) -> list[dict]:
         return self.manifest.all()
 
+    def reconcile(self) -> ReconcileReport:
+        """Bring the passages in step with the manifest after a crash (called at every start).
+
+        :meth:`ingest_many` writes a document's passages, then deletes its points of other
+        fingerprints, then writes its manifest record; :meth:`delete_document` deletes the
+        points, then the record. So the points with no manifest record, or with a fingerprint
+        other than their record's, are exactly the ones no client was told about: they are
+        deleted, and no unacknowledged text stays citable. A record with fewer points than it
+        counts (a deletion interrupted half-way) is completed from its file, the corpus file or
+        the kept copy of an upload, or removed when that file is gone.
+        """
+        report = ReconcileReport()
+        with self._lock:
+            records = self.manifest.all()
+            ids = [r["doc_id"] for r in records]
+            if ids:
+                orphans: dict = {"field": "meta.doc_id", "operator": "not in", "value": ids}
+            else:  # no record: every point is unacknowledged (a doc_id is never empty)
+                orphans = {"field": "meta.doc_id", "operator": "!=", "value": ""}
+            report.orphan_points = self.store.delete_by_filter(orphans)
+            # a fingerprint hashes the passages, doc_id included: no two documents share one
+            fingerprints = sorted({str(r.get("fingerprint", "")) for r in records})
+            if records:
+                report.stale_points = self.store.delete_by_filter(
+                    {"field": "meta.doc_fingerprint", "operator": "not in", "value": fingerprints}
+                )
+            expected = {r["doc_id"]: int(r.get("passages", 0)) + int(r.get("footnotes", 0)) for r in records}
+            incomplete: list[dict] = []
+            if self.store.count_documents() != sum(expected.values()):
+                for record in records:  # only after a crash: find which documents differ
+                    doc_id, fp = record["doc_id"], str(record.get("fingerprint", ""))
+                    report.stale_points += self.store.delete_by_filter(
+                        {
+                            "operator": "AND",
+                            "conditions": [
+                                {"field": "meta.doc_id", "operator": "==", "value": doc_id},
+                                {"field": "meta.doc_fingerprint", "operator": "!=", "value": fp},
+                            ],
+                        }
+                    )
+                    if self._count(doc_id) < expected[doc_id]:
+                        incomplete.append(record)
+        for record in incomplete:
+            self._complete(record, report)
+        return report
+
+    def _complete(self, record: dict, report: ReconcileReport) -> None:
+        """Ingest an incomplete document again from its file, or remove it if the file is gone."""
+        doc_id = record["doc_id"]
+        source = str(record.get("source_path", "")).partition("#")[0]
+        path = Path(source)
+        if not path.is_absolute():  # an upload: "uploads/<doc_id><suffix>" (or a bare legacy name)
+            path = self.settings.uploads_dir / path.name
+        try:
+            if not source or not path.is_file():
+                raise FileNotFoundError(source)
+            if path.is_relative_to(self.settings.uploads_dir):
+                doc = read_bytes(path.read_bytes(), path.name, doc_id=doc_id)
+                doc.source_path = str(record.get("source_path"))
+                passages = chunk_document(doc)
+            else:
+                doc, passages = parse_and_chunk(path, doc_id=doc_id)
+            self.ingest_parsed(doc, passages)
+            report.repaired.append(doc_id)
+        except (OSError, PolicyQAError) as exc:
+            log.warning("incomplete document %s cannot be ingested again (%s): removing it", doc_id, exc)
+            self.delete_document(doc_id)
+            report.rolled_back.append(doc_id)
+
     def rebuild_legacy_index(self) -> IngestReport | None:
         """Rebuild an index written by qdrant-client's local mode (before Qdrant Edge).
 
@@ -292,8 +385,13 @@ class Indexer:
         if Path(self.settings.corpus_dir).is_dir():
             self.sync_corpus(Path(self.settings.corpus_dir), report=report)
         for path in uploads:
+            if path.suffix.lower() not in SUPPORTED:  # e.g. the copy of an upload killed half-way
+                continue
             try:
-                doc = read_bytes(path.read_bytes(), path.name)
+                # kept copies are named <doc_id><suffix> (older ones by the file name, whose stem
+                # was the doc_id), and cited as uploads/<file>, as the upload itself was
+                doc = read_bytes(path.read_bytes(), path.name, doc_id=path.stem)
+                doc.source_path = f"{uploads_dir.name}/{path.name}"
                 self.ingest_parsed(doc, chunk_document(doc), report)
             except PolicyQAError as exc:  # it was indexed before: say why it is not now
                 log.error("kept upload %s could not be re-ingested: %s", path.name, exc)

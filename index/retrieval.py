@@ -21,7 +21,14 @@ from index.embedders import query_embedder
 from index.fusion import ScoreFusion, fuse_scores
 from index.graph import run_in_order
 from index.sparse import FrenchSparseTextEmbedder
-from index.stores import DenseQuery, PassageStore, SparseQuery, get_document_store, store_from_dict
+from index.stores import (
+    DenseQuery,
+    PassageStore,
+    SentenceQuery,
+    SparseQuery,
+    get_document_store,
+    store_from_dict,
+)
 from index.types import MODES, Hit, Mode, SearchFilters
 from ingest.funds import expand_query
 
@@ -79,6 +86,27 @@ class FootnoteLinker:
         return default_from_dict(cls, data)
 
 
+def by_best_sentence(
+    store: PassageStore,
+    query_embedding: list[float],
+    candidates: list[tuple[str, float]],
+    weight: float,
+) -> list[tuple[str, float]]:
+    """Candidates re-scored as ``(1 - weight) * score + weight * best sentence similarity``.
+
+    One more search, ids and scores only: MaxSim of the question over each candidate's
+    sentence vectors. The weight (0.9) was chosen on the dev split among 0.3/0.2/0.1/0.0 of
+    the fused score (dev hybrid MRR@10 0.677 -> 0.736); passages without sentence vectors
+    keep their own score's share only.
+    """
+    if weight <= 0 or not candidates:
+        return candidates
+    (best,) = store.search_ids([SentenceQuery(query_embedding, [i for i, _ in candidates])])
+    sentence = dict(best)
+    rescored = [(i, (1 - weight) * s + weight * sentence.get(i, 0.0)) for i, s in candidates]
+    return sorted(rescored, key=lambda x: x[1], reverse=True)
+
+
 def _scored(store: PassageStore, ranking: list[tuple[str, float]]) -> list[Document]:
     """The payloads of a ranking (one read for all), with their scores."""
     scores = dict(ranking)
@@ -88,20 +116,30 @@ def _scored(store: PassageStore, ranking: list[tuple[str, float]]) -> list[Docum
 
 @component
 class DenseRetriever:
-    """Cosine search over the passages' e5 vectors, on either store (Edge or server)."""
+    """Cosine search over the passages' e5 vectors, on either store (Edge or server), the
+    ``depth`` best re-scored by their best sentence (:func:`by_best_sentence`)."""
 
-    def __init__(self, document_store: PassageStore) -> None:
+    def __init__(self, document_store: PassageStore, sentence_weight: float = 0.0, depth: int = 50) -> None:
         self.document_store = document_store
+        self.sentence_weight = sentence_weight
+        self.depth = depth
 
     @component.output_types(documents=list[Document])
     def run(
         self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int = 10
     ) -> dict[str, list[Document]]:
-        (ranking,) = self.document_store.search_ids([DenseQuery(query_embedding, top_k, filters)])
-        return {"documents": _scored(self.document_store, ranking)}
+        depth = max(top_k, self.depth) if self.sentence_weight > 0 else top_k
+        (ranking,) = self.document_store.search_ids([DenseQuery(query_embedding, depth, filters)])
+        ranking = by_best_sentence(self.document_store, query_embedding, ranking, self.sentence_weight)
+        return {"documents": _scored(self.document_store, ranking[:top_k])}
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, document_store=_store_to_dict(self.document_store))
+        return default_to_dict(
+            self,
+            document_store=_store_to_dict(self.document_store),
+            sentence_weight=self.sentence_weight,
+            depth=self.depth,
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
@@ -145,10 +183,13 @@ class HybridRetriever:
     (convex by default, measured best: ``benchmarks/fusion.py``), not the engine's RRF.
     """
 
-    def __init__(self, document_store: PassageStore, fusion: ScoreFusion, depth: int = 50) -> None:
+    def __init__(
+        self, document_store: PassageStore, fusion: ScoreFusion, depth: int = 50, sentence_weight: float = 0.0
+    ) -> None:
         self.document_store = document_store
         self.fusion = fusion
         self.depth = depth
+        self.sentence_weight = sentence_weight
 
     @component.output_types(documents=list[Document])
     def run(
@@ -163,8 +204,19 @@ class HybridRetriever:
             [DenseQuery(query_embedding, depth, filters), SparseQuery(query_sparse_embedding, depth, filters)]
         )
         fused = fuse_scores(
-            dense, sparse, self.fusion.method, self.fusion.dense_weight, self.fusion.rrf_k, top_k
+            dense,
+            sparse,
+            self.fusion.method,
+            self.fusion.dense_weight,
+            self.fusion.rrf_k,
+            depth if self.sentence_weight > 0 else top_k,
         )
+        ranking = by_best_sentence(
+            self.document_store, query_embedding, [(f.id, f.score) for f in fused], self.sentence_weight
+        )
+        final = dict(ranking[:top_k])
+        fused = [f._replace(score=final[f.id]) for f in fused if f.id in final]
+        fused.sort(key=lambda f: f.score, reverse=True)
         by_id = {f.id: f for f in fused}
         documents = [
             replace(
@@ -186,6 +238,7 @@ class HybridRetriever:
             document_store=_store_to_dict(self.document_store),
             fusion=self.fusion.to_dict(),
             depth=self.depth,
+            sentence_weight=self.sentence_weight,
         )
 
     @classmethod
@@ -205,10 +258,17 @@ def build_query_pipeline(mode: Mode, settings: Settings, store: PassageStore) ->
         pipe.add_component("sparse_embedder", FrenchSparseTextEmbedder())
     if mode == "hybrid":
         fusion = ScoreFusion(settings.fusion_method, settings.fusion_dense_weight, settings.fusion_rrf_k)
-        pipe.add_component("retriever", HybridRetriever(store, fusion, depth=settings.fusion_depth))
+        pipe.add_component(
+            "retriever",
+            HybridRetriever(
+                store, fusion, depth=settings.fusion_depth, sentence_weight=settings.sentence_weight
+            ),
+        )
         pipe.connect("dense_embedder.embedding", "retriever.query_embedding")
         pipe.connect("sparse_embedder.sparse_embedding", "retriever.query_sparse_embedding")
     elif mode == "dense":
+        # dense alone is not re-scored by sentences: on validation it gained hit@5 (0.837 -> 0.849)
+        # but lost MRR@10 (0.672 -> 0.660), so the change is kept for hybrid only
         pipe.add_component("retriever", DenseRetriever(store))
         pipe.connect("dense_embedder.embedding", "retriever.query_embedding")
     else:

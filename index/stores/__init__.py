@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import Settings
-from index.stores.base import PAYLOAD_FIELDS, DenseQuery, Manifest, PassageStore, SparseQuery
+from index.stores.base import (
+    PAYLOAD_FIELDS,
+    DenseQuery,
+    Manifest,
+    PassageStore,
+    SentenceQuery,
+    SparseQuery,
+)
 from index.stores.edge import EdgeDocumentStore
 from index.stores.manifest import QdrantManifest, SqliteManifest
 from index.stores.server import ServerDocumentStore
@@ -27,6 +34,7 @@ __all__ = [
     "EdgeDocumentStore",
     "Manifest",
     "PassageStore",
+    "SentenceQuery",
     "ServerDocumentStore",
     "SparseQuery",
     "close_store",

@@ -35,6 +35,12 @@ PAYLOAD_FIELDS: tuple[str, ...] = (
 
 Filters = dict[str, Any] | list[dict[str, Any]] | None
 
+#: The multivector of a passage's sentence embeddings (MaxSim): a question matches the one
+#: sentence that answers it, not the average of a long passage. Written from
+#: ``Document.meta[SENTENCE_META]``, which is not stored in the payload.
+SENTENCE_VECTORS_NAME = "text-sentences"
+SENTENCE_META = "sentence_embeddings"
+
 
 @dataclass(frozen=True)
 class DenseQuery:
@@ -56,6 +62,17 @@ class SparseQuery:
     score_threshold: float | None = None
 
 
+@dataclass(frozen=True)
+class SentenceQuery:
+    """MaxSim of one query vector over the sentence vectors of the documents ``ids``."""
+
+    embedding: Sequence[float]
+    ids: Sequence[str]
+
+
+Query = DenseQuery | SparseQuery | SentenceQuery
+
+
 class PassageStore(Protocol):
     """The document store interface both engines implement (the same tests run on both)."""
 
@@ -73,7 +90,7 @@ class PassageStore(Protocol):
 
     def delete_by_filter(self, filters: dict[str, Any] | list[dict[str, Any]]) -> int: ...
 
-    def search_ids(self, requests: Sequence[DenseQuery | SparseQuery]) -> list[list[tuple[str, float]]]:
+    def search_ids(self, requests: Sequence[Query]) -> list[list[tuple[str, float]]]:
         """Each request's ranking as (Document.id, score), best first, in one round trip."""
         ...
 

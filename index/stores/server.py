@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from haystack import Document, default_from_dict, default_to_dict
@@ -29,7 +30,16 @@ from haystack_integrations.document_stores.qdrant.converters import (
 from haystack_integrations.document_stores.qdrant.filters import convert_filters_to_qdrant
 from qdrant_client import QdrantClient, models
 
-from index.stores.base import PAYLOAD_FIELDS, DenseQuery, Filters, SparseQuery
+from index.stores.base import (
+    PAYLOAD_FIELDS,
+    SENTENCE_META,
+    SENTENCE_VECTORS_NAME,
+    DenseQuery,
+    Filters,
+    Query,
+    SentenceQuery,
+    SparseQuery,
+)
 
 _SCROLL_PAGE = 256
 
@@ -77,7 +87,14 @@ class ServerDocumentStore:
                 vectors_config={
                     DENSE_VECTORS_NAME: models.VectorParams(
                         size=self.embedding_dim, distance=models.Distance.COSINE
-                    )
+                    ),
+                    SENTENCE_VECTORS_NAME: models.VectorParams(
+                        size=self.embedding_dim,
+                        distance=models.Distance.COSINE,
+                        multivector_config=models.MultiVectorConfig(
+                            comparator=models.MultiVectorComparator.MAX_SIM
+                        ),
+                    ),
                 },
                 sparse_vectors_config={
                     SPARSE_VECTORS_NAME: models.SparseVectorParams(modifier=models.Modifier.IDF)
@@ -159,7 +176,7 @@ class ServerDocumentStore:
     def retrieve(self, ids: list[str]) -> list[Document]:
         return self.get_documents_by_id(ids)
 
-    def search_ids(self, requests: Sequence[DenseQuery | SparseQuery]) -> list[list[tuple[str, float]]]:
+    def search_ids(self, requests: Sequence[Query]) -> list[list[tuple[str, float]]]:
         if not requests:
             return []
         responses = self.client.query_batch_points(self.collection, [self._request(r) for r in requests])
@@ -171,7 +188,17 @@ class ServerDocumentStore:
                 f"The {what} has {len(embedding)} dimensions; the store has {self.embedding_dim}."
             )
 
-    def _request(self, query: DenseQuery | SparseQuery) -> models.QueryRequest:
+    def _request(self, query: Query) -> models.QueryRequest:
+        if isinstance(query, SentenceQuery):
+            self._check_dim(query.embedding, "query embedding")
+            ids = [convert_id(i) for i in query.ids]
+            return models.QueryRequest(
+                query=[list(query.embedding)],
+                using=SENTENCE_VECTORS_NAME,
+                filter=models.Filter(must=[models.HasIdCondition(has_id=ids)]),
+                limit=max(1, len(ids)),
+                with_payload=["id"],
+            )
         if isinstance(query, DenseQuery):
             self._check_dim(query.embedding, "query embedding")
             vector: Any = list(query.embedding)
@@ -209,7 +236,14 @@ class ServerDocumentStore:
         with self._write_lock:
             for start in range(0, len(documents), self.write_batch_size):
                 batch = documents[start : start + self.write_batch_size]
-                points = convert_haystack_documents_to_qdrant_points(batch, use_sparse_embeddings=True)
+                bare = [
+                    replace(d, meta={k: v for k, v in d.meta.items() if k != SENTENCE_META}) for d in batch
+                ]
+                points = convert_haystack_documents_to_qdrant_points(bare, use_sparse_embeddings=True)
+                for doc, point in zip(batch, points, strict=True):
+                    sentences = doc.meta.get(SENTENCE_META)
+                    if sentences and isinstance(point.vector, dict):
+                        point.vector[SENTENCE_VECTORS_NAME] = [[float(x) for x in v] for v in sentences]
                 self.client.upsert(self.collection, points, wait=True)
         return len(documents)
 

@@ -660,3 +660,24 @@ def test_sparse_rankings_after_deletes_and_reopen_equal_qdrant_haystack(tmp_path
             query = _sparse(rng, 8)
             expected = pairs(reference._query_by_sparse(query, top_k=15))
             assert_same_ranking(expected, store.search_ids([SparseQuery(query, 15)])[0])
+
+
+def test_sentence_vectors_score_a_passage_by_its_best_sentence(store) -> None:
+    """The multivector of sentence embeddings (MaxSim), on both engines; not in the payload."""
+    from index.stores.base import SENTENCE_META, SentenceQuery
+
+    def unit(i: int) -> list[float]:
+        return [1.0 if k == i else 0.0 for k in range(8)]
+
+    docs = [
+        Document(id="a", content="two sentences", embedding=unit(0), meta={SENTENCE_META: [unit(1), unit(2)]}),
+        Document(id="b", content="one sentence", embedding=unit(0), meta={SENTENCE_META: [unit(3)]}),
+        Document(id="c", content="none", embedding=unit(0)),
+    ]
+    store.write_documents(docs)
+    (ranking,) = store.search_ids([SentenceQuery(unit(2), ["a", "b", "c"])])
+    assert ranking[0][0] == "a" and abs(ranking[0][1] - 1.0) < 1e-5
+    assert {i for i, _ in ranking} <= {"a", "b"}  # no sentence vectors: no sentence score
+    (only_b,) = store.search_ids([SentenceQuery(unit(2), ["b"])])
+    assert [i for i, _ in only_b] == ["b"]
+    assert SENTENCE_META not in store.get_documents_by_id(["a"])[0].meta
