@@ -6,23 +6,35 @@ header line). Each corpus document becomes a one-block :class:`ParsedDocument`, 
 through the project's chunker and indexer, and lands in its own data folder and collection,
 so a benchmark never mixes with (or overwrites) the policy corpus. Relevance is per
 document, as in BEIR: a passage is relevant when its document is in the query's qrels.
+
+Language: detecting every document of a large corpus costs more than indexing it, so a
+random sample of at most :data:`LANGUAGE_SAMPLE` documents is detected; the dominant language
+is the collection's, given to every document not sampled (a ``metadata.lang`` wins) and to
+queries whose own detection is unsure. A corpus of up to 200 documents is detected in full.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import random
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.languages import CORPUS_LANGUAGE, detect_language
 from core.settings import Settings, get_settings
 from evaluation.gold import GoldQuestion
+from ingest.chunker import chunk_document
 from ingest.models import Block, ParsedDocument
+from qa.service import PolicyQAService
 
 BEIR_KIND = "beir"
+LANGUAGE_SAMPLE = 200  # documents whose language is detected to find the collection's
+LANGUAGE_SEED = 0  # the sample is random, and the same on every run
 
 
 class BeirFormatError(ValueError):
@@ -44,6 +56,8 @@ class BeirDataset:
     documents: list[BeirDocument]
     questions: list[GoldQuestion]  # only the queries with at least one relevant document
     split: str = "test"
+    language: str = CORPUS_LANGUAGE  # the collection's: dominant in the sample, fallback of detection
+    document_languages: dict[str, str] = field(default_factory=dict)  # declared or detected (sample)
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -88,10 +102,31 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def _language(text: str) -> str:
-    from core.languages import detect_language
+def _declared_language(doc: BeirDocument) -> str | None:
+    """``metadata.lang`` (or ``metadata.language``) of the corpus line, when it gives one."""
+    value = str(doc.metadata.get("lang") or doc.metadata.get("language") or "").strip().lower()
+    return value or None
 
-    return detect_language(text, fallback="und")
+
+def collection_language(
+    documents: Sequence[BeirDocument], sample: int = LANGUAGE_SAMPLE, seed: int = LANGUAGE_SEED
+) -> tuple[str, dict[str, str]]:
+    """The collection's language and the documents' own where known.
+
+    Documents keep a declared ``metadata.lang``; of the others, a random sample of at most
+    ``sample`` is detected (all of them in a small corpus). The most frequent language,
+    declared or detected, is the collection's; :data:`CORPUS_LANGUAGE` when none is known.
+    A document whose detection is unsure is left to the collection's language.
+    """
+    known = {d.id: lang for d in documents if (lang := _declared_language(d))}
+    pool = [d for d in documents if d.id not in known and (d.text or d.title)]
+    chosen = pool if len(pool) <= sample else random.Random(seed).sample(pool, sample)
+    for doc in chosen:
+        lang = detect_language(doc.text or doc.title, fallback="")  # "": unsure, left out
+        if lang:
+            known[doc.id] = lang
+    counts = Counter(known.values())
+    return (counts.most_common(1)[0][0] if counts else CORPUS_LANGUAGE), known
 
 
 def load_beir(folder: Path, split: str = "test") -> BeirDataset:
@@ -104,12 +139,15 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
             id=str(row["_id"]).strip(),
             title=str(row.get("title") or "").strip(),
             text=str(row.get("text") or "").strip(),
-            metadata=row.get("metadata") if isinstance(row.get("metadata"), dict) else {},
+            metadata=meta if isinstance(meta := row.get("metadata"), dict) else {},
         )
         for _, row in _jsonl(folder / "corpus.jsonl")
     ]
+    if not documents:
+        raise BeirFormatError(f"{folder / 'corpus.jsonl'} holds no documents.")
     known = {d.id for d in documents}
     qrels = load_qrels(folder / "qrels" / f"{split}.tsv")
+    language, document_languages = collection_language(documents)
     questions: list[GoldQuestion] = []
     for lineno, row in _jsonl(folder / "queries.jsonl"):
         qid = str(row["_id"]).strip()
@@ -120,29 +158,54 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
         if not text:
             raise BeirFormatError(f"{folder / 'queries.jsonl'}, line {lineno}: query {qid!r} has no text.")
         questions.append(
-            GoldQuestion(id=qid, lang=_language(text), question=text, kind=BEIR_KIND, qrels=relevant)
+            GoldQuestion(
+                id=qid,
+                lang=detect_language(text, fallback=language),
+                question=text,
+                kind=BEIR_KIND,
+                qrels=relevant,
+            )
         )
-    if not documents:
-        raise BeirFormatError(f"{folder / 'corpus.jsonl'} holds no documents.")
     if not questions:
         raise BeirFormatError(
             f"No query of {folder / 'queries.jsonl'} has a relevant document in qrels/{split}.tsv."
         )
-    return BeirDataset(name=folder.name, folder=folder, documents=documents, questions=questions, split=split)
+    return BeirDataset(
+        name=folder.name,
+        folder=folder,
+        documents=documents,
+        questions=questions,
+        split=split,
+        language=language,
+        document_languages=document_languages,
+    )
 
 
 def to_parsed_document(doc: BeirDocument, dataset: BeirDataset) -> ParsedDocument:
-    """One block of body text under the document's title; the chunker adds the title to the embedded text."""
+    """One block of body text under the document's title; the chunker adds the title to the embedded text.
+
+    An empty title stays empty: nothing is embedded before the text (no document id made
+    into a title), and the block has no section. A document with a title and no text is
+    its title. No detection here: the language is the declared one, the one detected in
+    the collection's sample, or the collection's (:func:`collection_language`).
+    """
     text = doc.text or doc.title
-    title = doc.title or doc.id
-    language = str(doc.metadata.get("lang") or doc.metadata.get("language") or _language(text))
+    language = dataset.document_languages.get(doc.id) or _declared_language(doc) or dataset.language
     return ParsedDocument(
         doc_id=doc.id,
-        title=title,
+        title=doc.title,
         source_path=f"{dataset.folder / 'corpus.jsonl'}#{doc.id}",
         source_format="text",
         clean_text=text,
-        blocks=[Block(kind="paragraph", text=text, start=0, end=len(text), section_path=[title])],
+        blocks=[
+            Block(
+                kind="paragraph",
+                text=text,
+                start=0,
+                end=len(text),
+                section_path=[doc.title] if doc.title else [],
+            )
+        ],
         language=language,
         metadata={"beir": dataset.name},
     )
@@ -175,8 +238,6 @@ def index_beir(dataset: BeirDataset, indexer: Any) -> dict[str, int]:
     """Chunk and index every document; unchanged documents are skipped by the indexer."""
     from tqdm.auto import tqdm
 
-    from ingest.chunker import chunk_document
-
     outcomes: dict[str, int] = {}
     for doc in tqdm(dataset.documents, desc=f"indexing {dataset.name}", unit="doc"):
         if not (doc.text or doc.title):
@@ -187,10 +248,8 @@ def index_beir(dataset: BeirDataset, indexer: Any) -> dict[str, int]:
     return outcomes
 
 
-def prepare_beir_service(dataset: BeirDataset, base: Settings | None = None):  # noqa: ANN201 - qa.service.PolicyQAService
+def prepare_beir_service(dataset: BeirDataset, base: Settings | None = None) -> PolicyQAService:
     """A service over the dataset's own index (built or brought up to date first)."""
-    from qa.service import PolicyQAService
-
     service = PolicyQAService(beir_settings(dataset, base))
     service.load()
     index_beir(dataset, service.indexer)

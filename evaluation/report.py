@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from evaluation.runner import EvalResult
+    from evaluation.metrics import QuestionScore
+    from evaluation.results import EvalResult
 
-#: Column headers of the report, in order.
+#: Column headers of the report, in order (the depth metrics are added per run: :func:`labels`).
 LABELS: dict[str, str] = {
     "hit@1": "hit@1",
     "hit@5": "hit@5",
@@ -19,7 +20,37 @@ LABELS: dict[str, str] = {
     "ndcg@10": "nDCG@10",
     "footnote_recall": "footnote recall@5",
 }
-BREAKDOWN_METRICS = ("hit@1", "hit@5", "mrr@10")
+ANSWER_LABELS: dict[str, str] = {
+    "answer_support": "answer support",
+    "citation_precision": "citation precision",
+    "unanswerable_precision": "unanswerable precision",
+    "unanswerable_recall": "unanswerable recall",
+    "answerable_refused": "answerable refused",
+}
+BREAKDOWN_METRICS = ("hit@1", "hit@5", "mrr@10", "ndcg@10")
+BREAKDOWN_ANSWER_METRICS = (
+    "answer_support",
+    "citation_precision",
+    "unanswerable_recall",
+    "answerable_refused",
+)
+
+
+def labels(result: EvalResult) -> dict[str, str]:
+    """The retrieval columns of a run: the top-10 metrics, recall and MAP at its depth, footnotes."""
+    depth = result.depth
+    found = {**LABELS, f"recall@{depth}": f"recall@{depth}", f"map@{depth}": f"MAP@{depth}"}
+    order = [
+        "hit@1",
+        "hit@5",
+        "mrr@10",
+        "ndcg@10",
+        "recall@10",
+        f"recall@{depth}",
+        f"map@{depth}",
+        "footnote_recall",
+    ]
+    return {key: found[key] for key in dict.fromkeys(order)}
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -35,69 +66,114 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def _breakdown(
     result: EvalResult, groups: dict[str, dict[str, dict[str, float | None]]], title: str
 ) -> list[str]:
-    first = groups[result.modes[0]] if result.modes else {}
-    names = sorted(
-        g for g, summary in first.items() if summary.get("ranked")
-    )  # unanswerable-only groups: no ranking
+    """One table per mode: a row per group (every label found, whatever it is), metrics as columns."""
+    names = sorted({g for mode in result.modes for g in groups.get(mode, {})})
+    metrics = {m: labels(result)[m] for m in (*BREAKDOWN_METRICS, f"recall@{result.depth}")}
+    if result.answers:
+        metrics.update({m: ANSWER_LABELS[m] for m in BREAKDOWN_ANSWER_METRICS})
     lines = [f"## By {title}", ""]
-    counts = ", ".join(f"{g} {int(first[g]['ranked'] or 0)}" for g in names if g in first)
-    lines += [f"Questions with evidence per {title}: {counts}.", ""]
-    for metric in BREAKDOWN_METRICS:
-        lines += [f"### {LABELS[metric]}", ""]
-        rows = [[mode] + [_fmt(groups[mode].get(g, {}).get(metric)) for g in names] for mode in result.modes]
-        lines += _table(["mode", *names], rows)
+    for mode in result.modes:
+        lines += [f"### {mode}", ""]
+        rows = []
+        for name in names:
+            summary = groups[mode].get(name, {})
+            counts = f"{int(summary.get('questions') or 0)} ({int(summary.get('ranked') or 0)})"
+            rows.append([name, counts, *(_fmt(summary.get(m)) for m in metrics)])
+        lines += _table([title, "questions (with evidence)", *metrics.values()], rows)
     return lines
 
 
+def _first_relevant_cell(score: QuestionScore, answers: bool) -> str:
+    if score.gold_unanswerable:
+        if score.predicted_unanswerable is None:
+            return "–"
+        return "abstained" if score.predicted_unanswerable else "answered"
+    cell = str(score.first_relevant_rank) if score.first_relevant_rank else "–"
+    if answers:
+        if score.predicted_unanswerable:
+            cell += " refused"
+        elif score.answer_support is not None:
+            cell += " ✓" if score.answer_support else " ✗"
+    return cell
+
+
 def render_markdown(result: EvalResult) -> str:
+    columns = labels(result)
+    depth = result.depth
     lines = [
         "# Retrieval and answer evaluation",
         "",
         f"Gold set: `{result.gold}` ({result.questions} questions, {result.answerable} with evidence, "
-        f"{result.questions - result.answerable} unanswerable); run {result.created_at}.",
+        f"{result.questions - result.answerable} unanswerable); run {result.created_at}; "
+        f"rankings scored to depth {depth}; answers {'scored' if result.answers else 'not run (retrieval only)'}.",
         "",
         "Settings: " + ", ".join(f"{k} `{v}`" for k, v in result.settings.items()) + ".",
         "",
         "A passage is relevant when it contains an evidence string (after normalising case, spaces, "
         "quotes and line-end hyphens) and belongs to the question's document; for BEIR sets, when "
-        "its document is in the qrels. Ranking metrics cover the questions with evidence; footnote "
-        "recall covers the questions with gold footnotes (cited by, or returned among, the top 5).",
+        "its document is in the qrels (graded: nDCG counts a grade 2 twice a grade 1). Ranking "
+        f"metrics cover the questions with evidence: hit@k, MRR@10, nDCG@10 and recall@10 read the "
+        f"first 10 passages as the service returns them, recall@{depth} and MAP@{depth} the whole "
+        f"ranking to depth {depth}. Footnote recall covers the questions with gold footnotes "
+        "(cited by, or returned among, the top 5).",
         "",
         "## Overall",
         "",
     ]
-    rows = [[mode] + [_fmt(result.overall[mode].get(m)) for m in LABELS] for mode in result.modes]
-    lines += _table(["mode", *LABELS.values()], rows)
+    rows = [[mode] + [_fmt(result.overall[mode].get(m)) for m in columns] for mode in result.modes]
+    lines += _table(["mode", *columns.values()], rows)
+
+    if result.answers:
+        lines += [
+            "## Answers",
+            "",
+            "One `ask` call per question and mode (top_k 10, extractive answer, no LLM). *Answer support*: "
+            "share of the answerable questions whose answer sentences contain an evidence string, or most "
+            "of its content words (`evaluation.metrics.ANSWER_SUPPORT_MIN_SHARE`); a refusal counts as "
+            "unsupported. *Citation precision*: share of the `[n]` markers whose passage contains the "
+            "sentence they follow. *Unanswerable precision / recall*: of the refusals (positive class: "
+            "cannot be answered). *Answerable refused*: share of the answerable questions refused.",
+            "",
+        ]
+        rows = [[mode] + [_fmt(result.overall[mode].get(m)) for m in ANSWER_LABELS] for mode in result.modes]
+        lines += _table(["mode", *ANSWER_LABELS.values()], rows)
+
     lines += _breakdown(result, result.by_language, "language")
     lines += _breakdown(result, result.by_kind, "kind")
 
-    lines += ["## Unanswerable questions (positive class: cannot be answered)", ""]
-    rows = [
-        [
-            mode,
-            _fmt(result.overall[mode].get("unanswerable_precision")),
-            _fmt(result.overall[mode].get("unanswerable_recall")),
+    if result.answers:
+        lines += ["## Unanswerable questions (positive class: cannot be answered)", ""]
+        rows = [
+            [
+                mode,
+                _fmt(result.overall[mode].get("unanswerable_precision")),
+                _fmt(result.overall[mode].get("unanswerable_recall")),
+                _fmt(result.overall[mode].get("answerable_refused")),
+            ]
+            for mode in result.modes
         ]
-        for mode in result.modes
-    ]
-    lines += _table(["mode", "precision", "recall"], rows)
+        lines += _table(["mode", "precision", "recall", "answerable refused"], rows)
 
     lines += [
         "## Latency per question (ms)",
         "",
-        "One `ask` call with top_k 10 (retrieval, extractive answer, no LLM), timed by the runner; "
-        "retrieval as timed by the service. Figures depend on the machine and its load.",
+        f"After {result.warmup} untimed warm-up questions per mode. *Retrieval*: language "
+        f"detection and search to depth {depth} (footnotes linked, payloads read), timed by the runner. "
+        "*Answer step*: the extractive answer of the `ask` call, as the service times it; *ask*: the "
+        "whole call (its own retrieval of 10 passages, then the answer). Figures depend on the machine "
+        "and its load.",
         "",
     ]
-    rows = [
-        [mode]
-        + [
-            _fmt(result.overall[mode].get(key), 1)
-            for key in ("latency_median_ms", "latency_p95_ms", "retrieve_median_ms", "retrieve_p95_ms")
-        ]
-        for mode in result.modes
-    ]
-    lines += _table(["mode", "ask median", "ask p95", "retrieval median", "retrieval p95"], rows)
+    keys = ["retrieve_median_ms", "retrieve_p95_ms"]
+    header = ["mode", "retrieval p50", "retrieval p95"]
+    if result.answers:
+        keys += ["answer_median_ms", "answer_p95_ms", "ask_median_ms", "ask_p95_ms"]
+        header += ["answer step p50", "answer step p95", "ask p50", "ask p95"]
+    rows = [[mode] + [_fmt(result.overall[mode].get(key), 1) for key in keys] for mode in result.modes]
+    lines += _table(header, rows)
+    if result.seconds:
+        phases = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.seconds.items())
+        lines += [f"Run time: {phases}.", ""]
 
     if result.unreachable:
         lines += [
@@ -110,7 +186,10 @@ def render_markdown(result: EvalResult) -> str:
             "",
         ]
 
-    lines += ["## Per question: rank of the first relevant passage", ""]
+    title = "## Per question: rank of the first relevant passage"
+    if result.answers:
+        title += " (✓ answer supports the evidence, ✗ it does not)"
+    lines += [title, ""]
     by_id = {mode: {s.id: s for s in result.scores[mode]} for mode in result.modes}
     rows = []
     for question_id in result.question_ids:
@@ -118,12 +197,7 @@ def render_markdown(result: EvalResult) -> str:
         if first is None:
             continue
         cells = [question_id, first.lang, first.kind]
-        for mode in result.modes:
-            score = by_id[mode][question_id]
-            if score.gold_unanswerable:
-                cells.append("abstained" if score.predicted_unanswerable else "answered")
-            else:
-                cells.append(str(score.first_relevant_rank) if score.first_relevant_rank else "–")
+        cells += [_first_relevant_cell(by_id[mode][question_id], result.answers) for mode in result.modes]
         rows.append(cells)
     lines += _table(["id", "lang", "kind", *result.modes], rows)
     return "\n".join(lines).rstrip() + "\n"
@@ -141,17 +215,21 @@ def plot_charts(result: EvalResult, out: Path) -> list[Path]:
     modes = result.modes
     width = 0.8 / max(len(modes), 1)
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    metrics = list(LABELS)
+    columns = labels(result)
+    if result.answers:
+        columns.update({m: ANSWER_LABELS[m] for m in BREAKDOWN_ANSWER_METRICS})
+    fig, ax = plt.subplots(figsize=(max(9.0, 1.1 * len(columns)), 4.5))
+    metrics = list(columns)
     x = np.arange(len(metrics))
     for i, mode in enumerate(modes):
         values = [result.overall[mode].get(m) or 0.0 for m in metrics]
         bars = ax.bar(x + (i - (len(modes) - 1) / 2) * width, values, width, label=mode)
         ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-    ax.set_xticks(x, [LABELS[m] for m in metrics])
+    ax.set_xticks(x, [columns[m] for m in metrics], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("score")
-    ax.set_title(f"Retrieval metrics by mode ({result.answerable} questions with evidence)")
+    what = "Retrieval and answer" if result.answers else "Retrieval"
+    ax.set_title(f"{what} metrics by mode ({result.answerable} questions with evidence)")
     ax.legend(loc="upper right", ncols=len(modes))
     fig.tight_layout()
     paths.append(out / "metrics_by_mode.png")

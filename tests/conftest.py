@@ -18,7 +18,9 @@ from core.settings import REPO_ROOT, Settings, get_settings
 os.environ.setdefault("POLICYQA_PRIME_ANSWER_CACHE", "false")
 
 SHARED_MODELS = Path(os.environ.get("POLICYQA_MODELS_DIR", REPO_ROOT / "data" / "models"))
-GOLD_DEV = REPO_ROOT.parent / "shared" / "gold" / "dev.jsonl"
+#: The in-repo gold split that is reported on (evaluation/gold/README.md): a clone without
+#: ../shared tests the same.
+GOLD_DEV = REPO_ROOT / "evaluation" / "gold" / "validation.jsonl"
 CORPUS = REPO_ROOT / "corpus"
 
 
