@@ -8,11 +8,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
+from api.bounded import ClientGone
 from api.schemas import ErrorResponse
 from core.errors import InvalidQuestion, NotFound, PolicyQAError, UnsupportedFileType
+from qa.budget import BudgetExceeded
+from qa.jobs import JobConflict, QueueFull
+from qa.uploads import DocumentExists, DocumentTooLarge
 
 log = logging.getLogger("api")
 
@@ -22,10 +26,23 @@ MAX_JSON_BODY = 1024 * 1024
 #: Status of each user-fixable error; the first class an error is an instance of wins.
 STATUS: list[tuple[type[PolicyQAError], int]] = [
     (UnsupportedFileType, 415),
+    (DocumentTooLarge, 413),  # more pages or passages than an upload may have
     (NotFound, 404),
+    (DocumentExists, 409),  # the upload's id is taken and replace=true was not sent
+    (JobConflict, 409),  # an upload of the same document is queued or running
+    (QueueFull, 429),
+    (BudgetExceeded, 503),  # the request's time budget ran out
     (InvalidQuestion, 422),
-    (PolicyQAError, 422),  # other ingest errors: empty, corrupt, encrypted, scanned, encoding
+    (PolicyQAError, 422),  # other ingest errors: empty, corrupt, encrypted, scanned, encoding, name
 ]
+#: Errors worth retrying later, and after how many seconds.
+RETRY_AFTER: dict[type[PolicyQAError], str] = {QueueFull: "30", BudgetExceeded: "5"}
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status of an error (500 for anything that is not the user's to fix)."""
+    return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
+
 
 #: OpenAPI ``responses`` of a route.
 Responses = dict[int | str, dict[str, Any]]
@@ -66,12 +83,25 @@ def _field(loc: tuple | list) -> str:  # type: ignore[type-arg]
     return ".".join(parts) or "request"
 
 
+def _described(error: dict[str, Any]) -> tuple[str, str]:
+    """(field, message) of one validation error, in words a client can act on."""
+    loc = error.get("loc", ())
+    message = str(error.get("msg", "invalid"))
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character position where a field name goes: ("body", 1)
+        position = next((p for p in loc if isinstance(p, int)), None)
+        reason = (error.get("ctx") or {}).get("error") or "not valid JSON"
+        at = f" at character {position}" if position is not None else ""
+        return "body", f"the body is not valid JSON{at}: {reason}"
+    return _field(loc), message.removeprefix("Value error, ")
+
+
 async def validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    summary = "; ".join(f"{_field(e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in errors[:5])
+    errors = [_described(e) for e in exc.errors()]
+    summary = "; ".join(f"{field}: {message}" for field, message in errors[:5])
     detail = [
-        {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
-        for e in errors
+        {"field": field, "message": message, "type": e.get("type", "")}
+        for (field, message), e in zip(errors, exc.errors(), strict=True)
     ]
     return error_response(422, f"Invalid request: {summary}", detail)
 
@@ -106,10 +136,16 @@ async def http_error_handler(request: Request, exc: HTTPException) -> JSONRespon
     return error_response(status, message, headers=headers)
 
 
-async def user_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    status = next(code for cls, code in STATUS if isinstance(exc, cls))
+def user_error(exc: BaseException) -> tuple[int, str, dict[str, str] | None]:
+    """Status, message and detail of a user-fixable error (also a failed job's error)."""
     detail = None if isinstance(exc, NotFound | InvalidQuestion) else {"type": type(exc).__name__}
-    return error_response(status, str(exc.args[0]) if exc.args else "Invalid request.", detail)
+    return status_of(exc), str(exc.args[0]) if exc.args else "Invalid request.", detail
+
+
+async def user_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    status, message, detail = user_error(exc)
+    retry = next((after for cls, after in RETRY_AFTER.items() if isinstance(exc, cls)), None)
+    return error_response(status, message, detail, headers={"Retry-After": retry} if retry else None)
 
 
 async def unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -119,7 +155,13 @@ async def unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def client_gone_handler(request: Request, exc: Exception) -> Response:
+    """The client disconnected: nobody reads this (499, nginx's "client closed request")."""
+    return Response(status_code=499)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(ClientGone, client_gone_handler)
     app.add_exception_handler(RequestValidationError, validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, http_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(PolicyQAError, user_error_handler)

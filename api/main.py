@@ -4,7 +4,10 @@ Served as a factory (``uvicorn api.main:create_app --factory``), so importing th
 loads nothing. Start-up loads the model and opens the store once, in the background, so that
 ``/health`` answers at once and ``/ready`` turns 200 when questions can be answered (after
 the first ingest of ``corpus/`` on an empty index). Writes need an ``X-API-Key``; reads are
-open unless ``POLICYQA_READ_REQUIRES_KEY`` is set.
+open unless ``POLICYQA_READ_REQUIRES_KEY`` is set (then every route but ``/health`` and the web
+page's files needs one), checked before any body is read (``api/security.py``).
+
+Middleware, outermost first: security headers, metrics, key guard, body size limit.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routers import documents, funds, operations, questions
 from api.routers.documents import MULTIPART_SLACK
+from api.security import KeyGuard, SecurityHeaders, install_docs, public_files
 from core.settings import Settings, get_settings
 from qa.service import PolicyQAService, get_service
 
@@ -41,19 +45,22 @@ interrogeables en français ou dans une autre langue de l’UE, avec citations e
 * `GET /search` : les passages classés (modes `bm25`, `dense`, `hybrid`).
 * `GET /funds`, `GET /funds/{fund}` : les fonds européens cités et où ils le sont.
 * `GET/POST/DELETE /documents` : les documents indexés ; l’ajout et la suppression demandent
-  une clé (`X-API-Key`).
+  une clé (`X-API-Key`). Un ajout répond `202` avec une tâche à suivre (`GET /jobs/{id}`).
 """
 
 
 def _reads_open_in_schema(app: FastAPI) -> None:
-    """Reads are open: the key header stays documented but optional on them."""
+    """Reads are open: the key header stays documented but optional on them (not on /jobs, the
+    status of uploads, which needs the write key)."""
     base_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = base_openapi()
-        for path_item in schema.get("paths", {}).values():
+        for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
-                is_read = method in ("get", "head") or operation.get("operationId", "").startswith("ask")
+                is_read = (method in ("get", "head") and not path.startswith("/jobs")) or operation.get(
+                    "operationId", ""
+                ).startswith("ask")
                 if is_read and operation.get("security") and {} not in operation["security"]:
                     operation["security"].append({})
         return schema
@@ -81,6 +88,8 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
         summary="Questions-réponses sur des textes de politique européenne, avec citations exactes.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI from the fastapi-offline package below, not from a CDN
+        redoc_url=None,  # ReDoc only comes from a CDN
     )
     metrics = ApiMetrics()
     app.state.settings = settings
@@ -92,14 +101,18 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
             return settings.max_upload_bytes + MULTIPART_SLACK
         return MAX_JSON_BODY
 
+    # added innermost first
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    app.add_middleware(KeyGuard, settings=settings, public_files=public_files(STATIC_DIR))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
     errors.install(app)
     routers = (operations.router, questions.router, funds.router, documents.router)
     for router in routers:
         app.include_router(router)
     # the routes' methods, for 405 answers (included routers are not flattened into app.routes)
     app.state.api_routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    install_docs(app, "policy-qa")
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     if not settings.read_requires_key:

@@ -6,6 +6,7 @@ attributes (``from_attributes``); requests convert to the QA layer's inputs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -16,13 +17,20 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
 from core.languages import CORPUS_LANGUAGE
 from index.types import Mode, SearchFilters
+from ingest.models import PassageKind
 from qa.questions import MAX_QUESTION_CHARS, QUESTION_PATTERN, clean_question
 from qa.results import AnswerCacheState, AskQuery
+from qa.uploads import public_source_path
+
+#: Most values of one filter list (documents, funds, kinds, languages; repeated query parameters).
+MAX_FILTER_VALUES = 50
 
 #: The question as the HTTP schema documents it; the rule itself is qa.questions'.
 Question = Annotated[
@@ -55,17 +63,47 @@ def _whole_number(value: object) -> object:
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
-class Filters(BaseModel):
-    """Restrict the search; every field is optional and combined with AND."""
+def _at_most_max_values(value: object) -> object:
+    """Every filter list is capped, so no request makes the store match thousands of values."""
+    if isinstance(value, list) and len(value) > MAX_FILTER_VALUES:
+        raise ValueError(
+            f"at most {MAX_FILTER_VALUES} values are allowed, {len(value)} were sent: "
+            "narrow the filter or leave it out"
+        )
+    return value
 
-    documents: list[str] | None = Field(
+
+def _unique(values: list[Any]) -> list[Any]:
+    """Duplicates dropped, first occurrence kept (repeating a value changes nothing)."""
+    return list(dict.fromkeys(values))
+
+
+FilterValues = Annotated[
+    list[str],
+    BeforeValidator(_at_most_max_values),
+    AfterValidator(_unique),
+    Field(max_length=MAX_FILTER_VALUES),
+]
+KindValues = Annotated[
+    list[PassageKind],
+    BeforeValidator(_at_most_max_values),
+    AfterValidator(_unique),
+    Field(max_length=MAX_FILTER_VALUES),
+]
+
+
+class Filters(BaseModel):
+    """Restrict the search; every field is optional and combined with AND. Each list takes at
+    most 50 values; duplicates are dropped, and so are document ids the index does not know."""
+
+    documents: FilterValues | None = Field(
         default=None, examples=[["plan-action-integration-inclusion-2021-2027"]]
     )
-    kinds: list[Literal["passage", "footnote"]] | None = None
-    funds: list[str] | None = Field(
+    kinds: KindValues | None = None
+    funds: FilterValues | None = Field(
         default=None, description="Fund ids or any of their names (FSE+, ESF+...)."
     )
-    languages: list[str] | None = None
+    languages: FilterValues | None = None
 
     def to_search_filters(self) -> SearchFilters:
         return SearchFilters(
@@ -102,6 +140,17 @@ class AskRequest(BaseModel):
         return AskQuery(self.question, self.top_k, self.mode, filters, self.generate)
 
 
+def _relative_source(path: str, info: ValidationInfo) -> str:
+    """Source paths as clients see them: relative to the corpus folder, ``uploads/<file>`` for
+    uploads; never a path of the server's own disk. Routes pass the folders as validation
+    context (:func:`api.deps.paths_context`); without it an absolute path keeps its name only."""
+    context = info.context if isinstance(info.context, dict) else {}
+    corpus, uploads = context.get("corpus_dir"), context.get("uploads_dir")
+    if corpus is None or uploads is None:
+        return public_source_path(path, Path("/nonexistent-corpus"), Path("/nonexistent-uploads"))
+    return public_source_path(path, corpus, uploads)
+
+
 class Citation(Result):
     doc_id: str
     title: str
@@ -110,7 +159,11 @@ class Citation(Result):
     page_end: int | None = None
     start: int = Field(description="Character offset of the passage in the document's clean text.")
     end: int
-    source_path: str = ""
+    source_path: str = Field(
+        default="", description="The source file: relative to the corpus folder, or uploads/<file>."
+    )
+
+    _relative = field_validator("source_path")(_relative_source)
 
 
 class FootnoteOut(Result):
@@ -130,7 +183,7 @@ class PassageRef(Result):
 class CitedPassage(Result):
     marker: int = Field(description="The number used in the answer's [n] markers.")
     id: str
-    kind: Literal["passage", "footnote"]
+    kind: PassageKind
     text: str
     score: float
     dense_score: float | None = None
@@ -213,7 +266,9 @@ class DocumentInfo(Result):
 
     doc_id: str
     title: str = ""
-    source_path: str = ""
+    source_path: str = Field(
+        default="", description="The source file: relative to the corpus folder, or uploads/<file>."
+    )
     source_format: str = ""
     language: str = CORPUS_LANGUAGE
     fingerprint: str = ""
@@ -222,6 +277,8 @@ class DocumentInfo(Result):
     pages: int | None = None
     ingested_at: str | None = None
     metadata: dict[str, Any] = {}
+
+    _relative = field_validator("source_path")(_relative_source)
 
 
 class DocumentList(Result):
@@ -260,6 +317,49 @@ class UploadResult(Result):
     passages: int
     footnotes: int
     seconds: float = 0.0
+
+
+class UploadAccepted(BaseModel):
+    """An upload passed the checks and waits to be indexed: poll ``status_url``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job_id": "3f0c9a1e2b7d4c58a6e1f0b2c3d4e5f6",
+                    "status_url": "/jobs/3f0c9a1e2b7d4c58a6e1f0b2c3d4e5f6",
+                    "doc_id": "upload-note-integration-2024",
+                    "status": "queued",
+                }
+            ]
+        }
+    )
+
+    job_id: str
+    status_url: str = Field(description="GET it for the job's status, then its result or error.")
+    doc_id: str = Field(description="The id the document will have: upload-<name of the file>.")
+    status: Literal["queued", "running", "done", "failed"] = "queued"
+
+
+class JobError(BaseModel):
+    status: int = Field(description="The HTTP status the error would have had on a direct request.")
+    error: str
+    type: str
+
+
+class JobInfo(BaseModel):
+    """A background job: queued, running, done (with its result) or failed (with its error)."""
+
+    job_id: str
+    kind: Literal["upload"] = "upload"
+    doc_id: str
+    filename: str = ""
+    status: Literal["queued", "running", "done", "failed"]
+    submitted_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    result: UploadResult | None = None
+    error: JobError | None = None
 
 
 class DeleteResult(Result):

@@ -9,25 +9,27 @@ lock, so two uploads of the same document cannot interleave their upsert/delete 
 from __future__ import annotations
 
 import logging
-import re
+import os
 import threading
 import time
-import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.errors import EmptyDocument, NotFound, UnsupportedFileType
+from core.errors import EmptyDocument, NotFound
 from core.languages import detect_language, warm_up_detector
 from core.settings import Settings, get_settings
-from index.indexing import Indexer, IngestReport
+from index.documents import fingerprint
+from index.indexing import Indexer, IngestReport, ReconcileReport
 from index.retrieval import Retriever
 from index.types import Hit, Mode, SearchFilters
 from ingest.chunker import chunk_document
 from ingest.funds import Fund, FundRegistry, resolve
 from ingest.readers import SUPPORTED, read_bytes
+from qa import budget
 from qa.answer import ExtractiveAnswerer, message_for
 from qa.generator import AnswerGenerator
+from qa.jobs import Job, JobConflict, JobQueue
 from qa.questions import clean_question
 from qa.results import (
     Answer,
@@ -42,6 +44,19 @@ from qa.results import (
     SearchResult,
     UploadOutcome,
 )
+from qa.uploads import (
+    INCOMING_SUFFIX,
+    DocumentExists,
+    check_pages,
+    check_passages,
+    cited_path,
+    kept_copy_name,
+    pdf_page_count,
+    public_source_path,
+    safe_filename,
+    upload_doc_id,
+    upload_suffix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +64,15 @@ log = logging.getLogger(__name__)
 UPLOAD_SUFFIXES: tuple[str, ...] = SUPPORTED
 
 
-def safe_filename(filename: str | None) -> str:
-    """The base name of an uploaded file, without any directory part or control characters."""
-    name = Path((filename or "").replace("\\", "/")).name
-    name = "".join(ch for ch in unicodedata.normalize("NFC", name) if ch.isprintable())
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    if not name:
-        raise UnsupportedFileType("The upload has no file name: send the file as a .txt or .pdf attachment.")
-    return name
+@dataclass(frozen=True)
+class PreparedUpload:
+    """An upload that passed the cheap checks (name, type, size, pages, id), ready to ingest."""
+
+    name: str  # the file name as sent, made safe
+    doc_id: str
+    suffix: str  # the type it is read as (a PDF sent as .txt is read as .pdf)
+    data: bytes
+    replace: bool = False
 
 
 class PolicyQAService:
@@ -73,7 +89,10 @@ class PolicyQAService:
         self.ready = False
         self.load_error: str | None = None
         self.startup_report: IngestReport | None = None
+        self.reconcile_report: ReconcileReport | None = None
         self.answer_cache: AnswerCacheState = "off"
+        #: Upload jobs, run one at a time outside the request (POST /documents, GET /jobs/{id}).
+        self.jobs = JobQueue(self.settings.max_pending_uploads, self.settings.finished_jobs_kept)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -105,6 +124,7 @@ class PolicyQAService:
                 threading.Thread(target=self._prime, name="prime-answer-cache", daemon=True).start()
         except Exception as exc:  # reported by /ready; the process stays up for /health
             log.exception("start-up failed")
+            # kept for the log and the operator; clients are told "see the server log" only
             self.load_error = f"{type(exc).__name__}: {exc}"
 
     def _prime(self) -> None:
@@ -126,10 +146,19 @@ class PolicyQAService:
 
         Every start compares the corpus with the manifest (unchanged files are parsed, not
         embedded): a start-up ingest killed half-way is finished by the next start, not only an
-        empty index filled. An index left by qdrant-client's local mode is rebuilt first.
+        empty index filled. An index left by qdrant-client's local mode is rebuilt first. Then the
+        index is reconciled with the manifest (``Indexer.reconcile``), before the corpus sync and
+        whether or not it runs: text that an interrupted ingest, upload or deletion left behind
+        without an acknowledged manifest record is removed, and an acknowledged document missing
+        passages is ingested again from its file (or removed when its file is gone).
         """
         self.load()
         self.rebuild_legacy_index()
+        with self._write_lock:
+            self.reconcile_report = self.indexer.reconcile()
+            self._drop_incoming_copies()
+        if self.reconcile_report.changed:
+            log.warning("start-up reconciliation: %s", self.reconcile_report.summary())
         if not self.settings.ingest_on_startup:
             return None
         corpus = Path(self.settings.corpus_dir)
@@ -190,6 +219,7 @@ class PolicyQAService:
         question = clean_question(request.question)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
+        budget.check("retrieval")  # the request's time budget (qa/budget.py): stop between stages
         language = detect_language(question)
         mode: Mode = request.mode or self.settings.default_mode
         # the decision reads the same number of passages whatever top_k the caller wants back
@@ -202,6 +232,7 @@ class PolicyQAService:
             language=language,
         )
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
+        budget.check("the extractive answer")
         t1 = time.perf_counter()
         extract = self.answerer.run(
             query=question,
@@ -236,6 +267,7 @@ class PolicyQAService:
                     "No generated answer: the passages found do not answer the question."
                 )
             else:
+                budget.check("the generated answer")
                 t2 = time.perf_counter()
                 try:
                     response.generated = self._generator.generate(question, language, passages)
@@ -254,6 +286,7 @@ class PolicyQAService:
     ) -> SearchResult:
         query = clean_question(query)
         mode = mode or self.settings.default_mode
+        budget.check("retrieval")
         hits = self.retriever.search(query, mode=mode, top_k=top_k, filters=self._filters(filters))
         return SearchResult(
             query=query,
@@ -332,22 +365,95 @@ class PolicyQAService:
             passages=[CitedPassage.from_hit(h, i) for i, h in enumerate(hits, start=1)],
         )
 
-    def ingest_upload(self, filename: str | None, data: bytes) -> UploadOutcome:
-        """Read, chunk and index one uploaded file; a refused file changes nothing."""
+    def known_documents(self, doc_ids: list[str]) -> list[str]:
+        """The ids of ``doc_ids`` that the manifest knows, in order (filters drop the others)."""
+        manifest = self.indexer.manifest
+        return [d for d in doc_ids if manifest.get(d) is not None]
+
+    # ---- uploads: checked at once, ingested by a job (or synchronously: ingest_upload)
+
+    def prepare_upload(self, filename: str | None, data: bytes, replace: bool = False) -> PreparedUpload:
+        """The cheap checks of an upload, before anything is parsed or queued.
+
+        Raises a :class:`~core.errors.PolicyQAError`: a bad name (NUL: InvalidFileName), an
+        unsupported type, an empty file, a PDF with more than ``max_upload_pages`` pages
+        (DocumentTooLarge), or an id taken without ``replace`` (DocumentExists).
+        """
         name = safe_filename(filename)
-        if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-            raise UnsupportedFileType(
-                f"{name!r} is not a supported file type: upload a .txt or .md text file or a .pdf with a text layer."
-            )
+        suffix = upload_suffix(name, data)
         if not data:
             raise EmptyDocument(f"{name!r} is empty: upload a file with text in it.")
-        doc = read_bytes(data, name)
+        if suffix == ".pdf":
+            check_pages(name, pdf_page_count(data), self.settings.max_upload_pages)
+        doc_id = upload_doc_id(name)
+        self._check_replace(doc_id, name, replace)
+        return PreparedUpload(name=name, doc_id=doc_id, suffix=suffix, data=data, replace=replace)
+
+    def _public(self, path: str) -> str:
+        return public_source_path(path, Path(self.settings.corpus_dir), self.settings.uploads_dir)
+
+    def _check_replace(self, doc_id: str, name: str, replace: bool) -> None:
+        record = self.indexer.manifest.get(doc_id)
+        if record is None:
+            return
+        source = str(record.get("source_path", ""))
+        if Path(source.partition("#")[0]).is_absolute():  # ingested from a folder, not uploaded
+            raise DocumentExists(
+                f"{name!r} would be the document {doc_id!r}, which was not uploaded "
+                f"({self._public(source)}): rename the file and upload it again."
+            )
+        if not replace:
+            raise DocumentExists(
+                f"The document {doc_id!r} already exists (from {self._public(source) or 'an upload'}); "
+                f"{name!r} would replace it. Send the form field replace=true to replace it, or "
+                "rename the file to add it as another document."
+            )
+
+    def submit_upload(self, filename: str | None, data: bytes, replace: bool = False) -> Job:
+        """Check the upload now, ingest it in the background; raises JobConflict while another
+        job for the same document is queued or running, QueueFull when too many wait."""
+        upload = self.prepare_upload(filename, data, replace)
+        return self.jobs.submit(
+            "upload", upload.doc_id, lambda: self.ingest_prepared(upload), filename=upload.name
+        )
+
+    def ingest_upload(self, filename: str | None, data: bytes, replace: bool = False) -> UploadOutcome:
+        """Check, read, chunk and index one uploaded file now (the synchronous path: CLI, scripts).
+
+        A refused file changes nothing. The HTTP API queues the same work as a job instead.
+        """
+        upload = self.prepare_upload(filename, data, replace)
+        running = self.jobs.active(upload.doc_id)
+        if running is not None:
+            raise JobConflict(
+                f"An upload of {upload.doc_id!r} is already {running.status} (job {running.id})."
+            )
+        return self.ingest_prepared(upload)
+
+    def ingest_prepared(self, upload: PreparedUpload) -> UploadOutcome:
+        """Read, chunk and index a checked upload, then keep its copy (a job's work)."""
+        read_as = (
+            upload.name
+            if Path(upload.name).suffix.lower() == upload.suffix
+            else (Path(upload.name).stem + upload.suffix)
+        )
+        doc = read_bytes(upload.data, read_as, doc_id=upload.doc_id)
+        doc.source_path = cited_path(upload.doc_id, upload.suffix)
         passages = chunk_document(doc)
         if not passages:
-            raise EmptyDocument(f"No text could be read from {name!r}: nothing to index.")
+            raise EmptyDocument(f"No text could be read from {upload.name!r}: nothing to index.")
+        check_passages(upload.name, len(passages), self.settings.max_upload_passages)
         with self._write_lock:
-            result = self.indexer.ingest_parsed(doc, passages)
-            self._keep_upload(name, data)
+            self._check_replace(upload.doc_id, upload.name, upload.replace)
+            incoming = self._stage_copy(upload)
+            try:
+                result = self.indexer.ingest_parsed(doc, passages)
+            except BaseException:
+                if incoming is not None:
+                    incoming.unlink(missing_ok=True)
+                raise
+            if incoming is not None:
+                self._commit_copy(upload.doc_id, upload.suffix, incoming)
         return UploadOutcome(
             doc_id=result.doc_id,
             status=result.outcome,
@@ -357,20 +463,84 @@ class PolicyQAService:
             seconds=round(result.seconds, 3),
         )
 
-    def _keep_upload(self, name: str, data: bytes) -> None:
-        """Keep the uploaded file under ``<data_dir>/uploads`` (provenance, re-ingestion)."""
+    def _stage_copy(self, upload: PreparedUpload) -> Path | None:
+        """Write the kept copy beside its final name; it takes that name once indexed."""
         folder = self.settings.uploads_dir
+        path = folder / (kept_copy_name(upload.doc_id, upload.suffix) + INCOMING_SUFFIX)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
+            path.write_bytes(upload.data)
         except OSError as exc:  # the index is what matters; a full disk here is only logged
-            log.warning("could not keep a copy of upload %s: %s", name, exc)
+            log.warning("could not keep a copy of upload %s: %s", upload.name, exc)
+            return None
+        return path
+
+    def _commit_copy(self, doc_id: str, suffix: str, incoming: Path) -> None:
+        """The kept copy of ``doc_id`` is now ``incoming`` (one per document: other formats go)."""
+        folder = self.settings.uploads_dir
+        try:
+            os.replace(incoming, folder / kept_copy_name(doc_id, suffix))
+            for other in UPLOAD_SUFFIXES:
+                if other != suffix:
+                    (folder / kept_copy_name(doc_id, other)).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not keep a copy of upload %s: %s", doc_id, exc)
+
+    def _drop_copies(self, doc_id: str) -> None:
+        folder = self.settings.uploads_dir
+        for suffix in UPLOAD_SUFFIXES:
+            try:
+                (folder / kept_copy_name(doc_id, suffix)).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("could not remove the kept copy of %s: %s", doc_id, exc)
+
+    def _drop_incoming_copies(self) -> None:
+        """Kept copies an upload left half-way (killed): kept if the index holds that very
+        version (the kill came after the manifest record), removed otherwise."""
+        folder = self.settings.uploads_dir
+        if not folder.is_dir():
+            return
+        for incoming in sorted(folder.glob(f"*{INCOMING_SUFFIX}")):
+            final = Path(incoming.name[: -len(INCOMING_SUFFIX)])
+            doc_id, suffix = final.stem, final.suffix.lower()
+            record = self.indexer.manifest.get(doc_id)
+            keep = False
+            try:
+                if record is not None and suffix in UPLOAD_SUFFIXES:
+                    doc = read_bytes(incoming.read_bytes(), final.name, doc_id=doc_id)
+                    doc.source_path = cited_path(doc_id, suffix)
+                    keep = fingerprint(chunk_document(doc)) == record.get("fingerprint")
+            except Exception as exc:  # unreadable: it was never indexed
+                log.warning("unfinished upload copy %s is unreadable: %s", incoming.name, exc)
+            if keep:
+                self._commit_copy(doc_id, suffix, incoming)
+                log.warning("kept copy %s of an interrupted upload completed", final.name)
+            else:
+                incoming.unlink(missing_ok=True)
+                log.warning("kept copy %s of an interrupted upload removed", incoming.name)
 
     def delete_document(self, doc_id: str) -> DeleteOutcome:
+        """Remove a document's passages, its manifest record, then its kept copy (uploads)."""
         self._manifest(doc_id)
+        running = self.jobs.active(doc_id)
+        if running is not None:
+            raise JobConflict(
+                f"An upload of {doc_id!r} is {running.status} (job {running.id}): wait until "
+                f"GET /jobs/{running.id} says done or failed, then delete it."
+            )
         with self._write_lock:
             removed = self.indexer.delete_document(doc_id)
+            self._drop_copies(doc_id)
         return DeleteOutcome(doc_id=doc_id, removed_points=removed)
+
+    def job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(
+                f"No job {job_id!r}: jobs are kept in memory, for the last "
+                f"{self.settings.finished_jobs_kept} finished ones, until the server restarts."
+            )
+        return job
 
     def document_count(self) -> int:
         return len(self.indexer.documents())

@@ -38,11 +38,15 @@ def _log_tail(path: Path) -> str:
 
 @contextmanager
 def live_server(
-    workdir: Path, corpus_files: Sequence[str], env: dict[str, str] | None = None
+    workdir: Path,
+    corpus_files: Sequence[str],
+    env: dict[str, str] | None = None,
+    ready_headers: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Run the API on a free 127.0.0.1 port until it is ready; yields its base URL.
 
     ``corpus_files`` are names under ``corpus/`` (``sources.json`` is copied too, for titles).
+    ``ready_headers`` go with the readiness polls (an X-API-Key when reads need one).
     """
     corpus = workdir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
@@ -85,7 +89,7 @@ def live_server(
                 if proc.poll() is not None:
                     raise AssertionError(f"the server exited before being ready:\n{_log_tail(log_path)}")
                 try:
-                    if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
+                    if httpx.get(f"{base}/ready", headers=ready_headers, timeout=5).status_code == 200:
                         break
                 except httpx.TransportError:
                     pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import READS, Service
+from api.deps import READS, AppSettings, Service, paths_context
 from api.errors import ERRORS
 from api.schemas import ErrorResponse, FundDetail, FundList
 
@@ -22,6 +22,6 @@ def funds(svc: Service) -> FundList:
     response_model=FundDetail,
     responses={**ERRORS, 404: {"model": ErrorResponse, "description": "No such fund."}},
 )
-def fund(fund: str, svc: Service) -> FundDetail:
+def fund(fund: str, svc: Service, settings: AppSettings) -> FundDetail:
     """A fund by id or any of its names (`FSE+`, `ESF+`, `fonds social européen plus`...)."""
-    return FundDetail.model_validate(svc.fund(fund))
+    return FundDetail.model_validate(svc.fund(fund), context=paths_context(settings))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.deps import AppSettings, Metrics
+from api.deps import STARTUP_FAILED, AppSettings, Metrics
 from api.schemas import HealthResponse, ReadyResponse
 from qa.service import PolicyQAService
 
@@ -32,7 +32,7 @@ def ready(request: Request, settings: AppSettings) -> JSONResponse:
         body.documents = svc.document_count()
         body.answer_cache = svc.answer_cache
         return JSONResponse(body.model_dump(), status_code=200)
-    body.detail = svc.load_error or "loading the model and the index"
+    body.detail = STARTUP_FAILED if svc.load_error else "loading the model and the index"
     return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
 
 

@@ -9,6 +9,8 @@
 
 (function () {
   const STORAGE_KEY = "policyqa.lang";
+  /** The API key, when the service asks for one (401): typed once, kept for this tab only. */
+  const KEY_STORAGE = "policyqa.apiKey";
   const LANGS = ["fr", "en"];
 
   const I18N = {
@@ -35,6 +37,10 @@
       filters_loading: "Chargement des fonds et des documents…",
       filters_retry: "Le service démarre ; nouvel essai des filtres dans quelques secondes.",
       filters_failed: "Les filtres n’ont pas pu être chargés : {error}",
+      key_label: "Clé d’accès",
+      key_hint: "Ce service demande une clé d’API pour répondre. Elle est gardée dans cet onglet seulement.",
+      key_button: "Utiliser cette clé",
+      key_wrong: "Cette clé n’est pas acceptée : vérifiez-la et saisissez-la de nouveau.",
       advanced_summary: "Options avancées",
       mode_legend: "Mode de recherche",
       mode_auto: "Automatique (le meilleur mesuré)",
@@ -106,6 +112,10 @@
       filters_loading: "Loading funds and documents…",
       filters_retry: "The service is starting; retrying the filters in a few seconds.",
       filters_failed: "The filters could not be loaded: {error}",
+      key_label: "Access key",
+      key_hint: "This service needs an API key to answer. It is kept in this tab only.",
+      key_button: "Use this key",
+      key_wrong: "This key is not accepted: check it and type it again.",
       advanced_summary: "Advanced options",
       mode_legend: "Search mode",
       mode_auto: "Automatic (best measured)",
@@ -165,6 +175,7 @@
     error: null,
     loading: false,
     filtersMessage: null,
+    apiKey: "",
   };
 
   // ------------------------------------------------------------------ helpers
@@ -337,12 +348,64 @@
     }
   }
 
+  function storedKey() {
+    try {
+      return window.sessionStorage.getItem(KEY_STORAGE) || "";
+    } catch (err) {
+      return state.apiKey || "";
+    }
+  }
+
+  function storeKey(key) {
+    state.apiKey = key;
+    try {
+      if (key) window.sessionStorage.setItem(KEY_STORAGE, key);
+      else window.sessionStorage.removeItem(KEY_STORAGE);
+    } catch (err) {
+      // storage disabled: the key lives until the page is closed
+    }
+  }
+
+  /** The key field, shown when the API answers 401 (a key is needed, or the one sent is wrong). */
+  function showKeyForm(wrongKey) {
+    const form = document.getElementById("key-form");
+    const hint = document.getElementById("key-hint");
+    hint.textContent = wrongKey ? t("key_wrong") : t("key_hint");
+    form.hidden = false;
+    document.getElementById("api-key").focus();
+  }
+
+  function submitKey(event) {
+    event.preventDefault();
+    const input = document.getElementById("api-key");
+    const key = input.value.trim();
+    if (!key) {
+      input.focus();
+      return;
+    }
+    storeKey(key);
+    input.value = "";
+    document.getElementById("key-form").hidden = true;
+    state.error = null;
+    renderResults(false);
+    loadFilters();
+  }
+
   async function api(path, options) {
+    const opts = Object.assign({}, options);
+    const headers = Object.assign({ Accept: "application/json" }, opts.headers);
+    const key = storedKey();
+    if (key) headers["X-API-Key"] = key;
+    opts.headers = headers;
     let response;
     try {
-      response = await fetch(path, Object.assign({ headers: { Accept: "application/json" } }, options));
+      response = await fetch(path, opts);
     } catch (err) {
       throw new ApiError(t("error_network"), 0, null);
+    }
+    if (response.status === 401) {
+      if (key) storeKey("");
+      showKeyForm(Boolean(key));
     }
     let body = null;
     try {
@@ -844,6 +907,7 @@
   function start() {
     state.lang = initialLanguage();
     document.getElementById("ask-form").addEventListener("submit", ask);
+    document.getElementById("key-form").addEventListener("submit", submitKey);
     document.getElementById("question").addEventListener("keydown", onQuestionKey);
     document.getElementById("lang-toggle").addEventListener("click", function () {
       setLanguage(state.lang === "fr" ? "en" : "fr");

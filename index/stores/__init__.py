@@ -110,6 +110,10 @@ def store_from_dict(data: dict[str, Any]) -> PassageStore:
         raise ValueError(
             f"Unknown passage store type {data.get('type')!r}: expected one of {sorted(classes)}."
         )
+    with _lock:  # an Edge folder opens once per process: reuse the store that holds it
+        for store in _stores.values():
+            if store.to_dict() == data:
+                return store
     return classes[data["type"]].from_dict(data)
 
 

@@ -9,23 +9,20 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.main import create_app
 from core.settings import Settings
 from qa.service import PolicyQAService
+from tests.api.conftest import AUTH, upload
+from tests.api.conftest import wait_ready as _wait_ready
 from tests.llm_standin import llm_standin
 
-KEY = "test-key-123"
 PLAN = "plan-action-integration-inclusion-2021-2027"
 WEB = "reseaux-cooperation-ue-integration-migrants"
-AUTH = {"X-API-Key": KEY}
 
 UPLOAD_TEXT = (
     "Note sur l’accueil des réfugiés à Lumeville\n\n"
@@ -33,44 +30,6 @@ UPLOAD_TEXT = (
     "Le guichet propose des cours de langue, une aide au logement et un accompagnement vers l’emploi.\n\n"
     "Le financement provient du Fonds «Asile, migration et intégration» et du Fonds social européen plus.\n"
 )
-
-
-def _wait_ready(client: TestClient, timeout: float = 900.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get("/ready").status_code == 200:
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"service not ready: {client.get('/ready').json()}")
-
-
-@pytest.fixture(scope="session")
-def service(settings: Settings) -> PolicyQAService:
-    return PolicyQAService(settings)
-
-
-def _client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
-        _wait_ready(client)
-        yield client
-
-
-@pytest.fixture(scope="session")
-def api_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"api_keys": [KEY]})
-
-
-@pytest.fixture(scope="session")
-def client(api_settings: Settings, service: PolicyQAService) -> Iterator[TestClient]:
-    yield from _client(create_app(api_settings, service))
-
-
-@pytest.fixture()
-def doc_ids(client: TestClient):
-    def ids() -> set[str]:
-        return {d["doc_id"] for d in client.get("/documents").json()["documents"]}
-
-    return ids
 
 
 # --------------------------------------------------------------------------- operations
@@ -341,19 +300,22 @@ def test_documents_list_and_detail(client: TestClient, doc_ids):
 
 
 def test_upload_update_and_delete_a_text_document(client: TestClient, doc_ids):
-    files = {"file": ("note-lumeville.txt", UPLOAD_TEXT.encode("utf-8"), "text/plain")}
-    r = client.post("/documents", files=files, headers=AUTH)
-    assert r.status_code == 201, r.text
-    added = r.json()
+    name, data = "note-lumeville.txt", UPLOAD_TEXT.encode("utf-8")
+    status, added = upload(client, name, data, content_type="text/plain")
+    assert status == 200, added
     assert added["status"] == "added" and added["passages"] > 0
     doc_id = added["doc_id"]
+    assert doc_id == "upload-note-lumeville"  # uploads have their own id space
     try:
         assert doc_id in doc_ids()
-        again = client.post("/documents", files=files, headers=AUTH).json()
-        assert again["status"] == "unchanged"
+        # the id is taken: replacing it must be asked for
+        status, error = upload(client, name, data)
+        assert status == 409 and "replace=true" in error["error"]
+        status, again = upload(client, name, data, replace=True)
+        assert (status, again["status"]) == (200, "unchanged")
         changed = UPLOAD_TEXT + "\nLe guichet est ouvert le samedi matin.\n"
-        files2 = {"file": ("note-lumeville.txt", changed.encode("utf-8"), "text/plain")}
-        assert client.post("/documents", files=files2, headers=AUTH).json()["status"] == "updated"
+        status, updated = upload(client, name, changed.encode("utf-8"), replace=True)
+        assert (status, updated["status"]) == (200, "updated")
         body = client.post(
             "/ask",
             json={
@@ -362,6 +324,7 @@ def test_upload_update_and_delete_a_text_document(client: TestClient, doc_ids):
             },
         ).json()
         assert body["passages"] and body["passages"][0]["citation"]["doc_id"] == doc_id
+        assert body["passages"][0]["citation"]["source_path"] == f"uploads/{doc_id}.txt"
     finally:
         r = client.delete(f"/documents/{doc_id}", headers=AUTH)
     assert r.status_code == 200 and r.json()["removed_points"] > 0
@@ -371,16 +334,16 @@ def test_upload_update_and_delete_a_text_document(client: TestClient, doc_ids):
 
 
 def test_upload_latin1_text_is_decoded(client: TestClient):
-    files = {"file": ("note-latin1.txt", UPLOAD_TEXT.replace("’", "'").encode("latin-1"), "text/plain")}
-    r = client.post("/documents", files=files, headers=AUTH)
-    assert r.status_code in (201, 422), r.text
-    if r.status_code == 201:
-        doc_id = r.json()["doc_id"]
+    data = UPLOAD_TEXT.replace("’", "'").encode("latin-1")
+    status, body = upload(client, "note-latin1.txt", data, content_type="text/plain")
+    assert status in (200, 422), body
+    if status == 200:
+        doc_id = body["doc_id"]
         text = " ".join(p["text"] for p in client.get(f"/documents/{doc_id}").json()["passages"])
         client.delete(f"/documents/{doc_id}", headers=AUTH)
         assert "réfugiés" in text
     else:
-        assert "UTF-8" in r.json()["error"] or "encod" in r.json()["error"].lower()
+        assert "UTF-8" in body["error"] or "encod" in body["error"].lower()
 
 
 def test_upload_pdf(client: TestClient):
@@ -394,10 +357,10 @@ def test_upload_pdf(client: TestClient):
         writer.add_page(page)
     buf = io.BytesIO()
     writer.write(buf)
-    files = {"file": ("extrait-plan.pdf", buf.getvalue(), "application/pdf")}
-    r = client.post("/documents", files=files, headers=AUTH)
-    assert r.status_code == 201, r.text
-    client.delete(f"/documents/{r.json()['doc_id']}", headers=AUTH)
+    status, body = upload(client, "extrait-plan.pdf", buf.getvalue(), content_type="application/pdf")
+    assert status == 200, body
+    assert body["doc_id"] == "upload-extrait-plan"
+    client.delete(f"/documents/{body['doc_id']}", headers=AUTH)
 
 
 def _encrypted_pdf() -> bytes:
@@ -437,10 +400,11 @@ def _encrypted_pdf() -> bytes:
     ],
 )
 def test_bad_uploads_are_refused_and_change_nothing(client: TestClient, doc_ids, name, data, status):
+    """Refused at once (type, empty file) or by the job (unreadable content), with the same status."""
     before = doc_ids()
-    r = client.post("/documents", files={"file": (name, data, "application/octet-stream")}, headers=AUTH)
-    assert r.status_code == status, r.text
-    assert r.json()["error"] and r.json()["error"] != "Internal error"
+    got, body = upload(client, name, data)
+    assert got == status, body
+    assert body["error"] and not body["error"].startswith("Internal error")
     assert doc_ids() == before
 
 
@@ -493,11 +457,23 @@ def test_writes_refused_when_no_key_is_configured(settings: Settings, service: P
 def test_reads_can_require_a_key(api_settings: Settings, service: PolicyQAService):
     closed = api_settings.model_copy(update={"read_requires_key": True})
     with TestClient(create_app(closed, service)) as client:
-        _wait_ready(client)
+        _wait_ready(client, headers=AUTH)
         assert client.get("/documents").status_code == 401
         assert client.get("/search", params={"q": "FEM"}).status_code == 401
         assert client.get("/documents", headers=AUTH).status_code == 200
         assert client.get("/health").status_code == 200
+        # every route but /health, operations and documentation included
+        for path in ("/metrics", "/ready", "/openapi.json", "/docs", "/funds", f"/documents/{WEB}"):
+            r = client.get(path)
+            assert r.status_code == 401 and "X-API-Key" in r.json()["error"], path
+            assert client.get(path, headers=AUTH).status_code == 200, path
+        r = client.post("/ask", json={"question": "Qu’est-ce que le FEM ?"})
+        assert r.status_code == 401
+        assert (
+            client.post("/ask", json={"question": "Qu’est-ce que le FEM ?"}, headers=AUTH).status_code == 200
+        )
+        # the web page loads without a key, to ask for one
+        assert client.get("/").status_code == 200 and client.get("/app.js").status_code == 200
 
 
 # --------------------------------------------------------------------------- errors

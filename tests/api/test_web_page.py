@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api.conftest import upload
 from tests.live_server import REPO, live_server
 
 pytestmark = pytest.mark.browser
@@ -77,6 +78,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations land there
     # a driver path given explicitly: Selenium Manager (which would go online) is not used
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     try:
@@ -234,18 +236,88 @@ def test_document_text_is_shown_as_text_never_run(browser: WebDriver, base_url: 
         'Le fonds <img src=x onerror="window.injected=1"> <script>window.injected=2</script> '
         "soutient l’intégration des apatrides lunaires depuis 2031.\n"
     )
-    upload = httpx.post(
-        f"{base_url}/documents",
-        files={"file": ("apatrides-lunaires.txt", hostile.encode(), "text/plain")},
-        headers={"X-API-Key": API_KEY},
-        timeout=WAIT_S,
-    )
-    assert upload.status_code == 201, upload.text
+    with httpx.Client(base_url=base_url, timeout=WAIT_S) as client:
+        status, added = upload(
+            client, "apatrides-lunaires.txt", hostile.encode(), headers={"X-API-Key": API_KEY}
+        )
+    assert status == 200, added
     page = open_page(browser, base_url)
-    Select(page.find_element(By.ID, "document-filter")).select_by_value(upload.json()["doc_id"])
+    Select(page.find_element(By.ID, "document-filter")).select_by_value(added["doc_id"])
     ask(page, "Qui soutient l’intégration des apatrides lunaires ?")
     assert not error_text(page)
     shown = page.find_element(By.CSS_SELECTOR, "#passage-1 .passage-text").text
     assert "<img src=x" in shown and "<script>" in shown
     assert page.execute_script("return window.injected") is None
     assert not page.find_elements(By.CSS_SELECTOR, "#output img, #output script")
+
+
+def policy_violations(browser: WebDriver) -> list[str]:
+    """Console messages of the page since the last call that say the CSP blocked something."""
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+
+
+def test_the_page_runs_under_its_content_security_policy(browser: WebDriver, base_url: str):
+    policy_violations(browser)  # forget earlier pages
+    page = open_page(browser, base_url)
+    ask(page, "Quel est le rôle du réseau européen d’intégration ?")
+    assert page.find_elements(By.CSS_SELECTOR, "#output section")
+    csp = httpx.get(f"{base_url}/", timeout=WAIT_S).headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert policy_violations(page) == []
+
+
+def test_api_docs_render_offline_under_their_policy(browser: WebDriver, base_url: str):
+    """Swagger UI comes from this server (the fastapi-offline package), not from a CDN."""
+    policy_violations(browser)
+    browser.get(f"{base_url}/docs")
+    wait = WebDriverWait(browser, WAIT_S)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .info .title"))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+    paths = {
+        e.text.replace("\u200b", "") for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
+    }
+    assert {"/ask", "/search", "/documents", "/jobs/{job_id}"} <= paths
+    assert "policy-qa" in browser.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })"
+    )
+    assert loaded and all(url.startswith(base_url) for url in loaded), loaded
+    assert policy_violations(browser) == []
+
+
+@pytest.fixture(scope="module")
+def closed_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose reads need a key (POLICYQA_READ_REQUIRES_KEY)."""
+    workdir = tmp_path_factory.mktemp("closed-server")
+    env = {"POLICYQA_API_KEYS": API_KEY, "POLICYQA_READ_REQUIRES_KEY": "true"}
+    with live_server(workdir, [f"{NETWORKS}.txt"], env=env, ready_headers={"X-API-Key": API_KEY}) as base:
+        yield base
+
+
+def test_the_page_asks_for_a_key_when_reads_need_one(browser: WebDriver, closed_base_url: str):
+    browser.get(f"{closed_base_url}/")
+    browser.execute_script("window.sessionStorage.clear(); window.localStorage.clear()")
+    browser.get(f"{closed_base_url}/")
+    wait = WebDriverWait(browser, WAIT_S)
+    key_box = browser.find_element(By.ID, "api-key")
+    wait.until(lambda d: key_box.is_displayed())  # the filters' requests got 401
+    assert browser.execute_script("return document.activeElement.id") == "api-key"
+    key_box.send_keys("wrong-key", Keys.ENTER)
+    wait.until(lambda d: d.find_element(By.ID, "key-form").is_displayed())
+    wait.until(lambda d: "pas acceptée" in d.find_element(By.ID, "key-hint").text)
+    key_box.send_keys(API_KEY, Keys.ENTER)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#document-filter option")) > 1)
+    assert not browser.find_element(By.ID, "key-form").is_displayed()
+    assert browser.execute_script("return window.sessionStorage.getItem('policyqa.apiKey')") == API_KEY
+    assert browser.execute_script("return window.localStorage.getItem('policyqa.apiKey')") is None
+    ask(browser, "Quel est le rôle du réseau européen d’intégration ?")
+    assert not error_text(browser) and browser.find_elements(By.CSS_SELECTOR, "#output section")
+    # the key stays for the tab: a reload needs no typing
+    browser.refresh()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#document-filter option")) > 1)
+    assert not browser.find_element(By.ID, "key-form").is_displayed()
+    browser.execute_script("window.sessionStorage.clear()")

@@ -165,15 +165,20 @@ def test_hybrid_query_pipeline_serialises_and_fuses_like_its_parts(retriever):
 
     from index.documents import passage_to_document
     from index.fusion import fuse
-    from index.retrieval import HybridRetriever
+    from index.graph import run_in_order
+    from index.retrieval import HybridRetriever, build_query_pipeline
 
     component = retriever.pipeline("hybrid").get_component("retriever")
     restored = HybridRetriever.from_dict(component.to_dict())
     assert restored.depth == component.depth and restored.fusion.to_dict() == component.fusion.to_dict()
 
     question = "Quel fonds soutient l’intégration des migrants sur le marché du travail ?"
-    settings = retriever.settings
-    hybrid = [h.passage.id for h in retriever.search(question, mode="hybrid", top_k=10)]
+    # the fusion itself, without the re-scoring of candidates by their best sentence
+    settings = retriever.settings.model_copy(update={"sentence_weight": 0.0})
+    fused_only = build_query_pipeline("hybrid", settings, retriever.store)
+    fused_only.warm_up()
+    inputs = retriever.pipeline_inputs(question, "hybrid", 10, None, None)
+    hybrid = [d.id for d in run_in_order(fused_only, inputs)["footnotes"]["documents"]]
     depth = settings.fusion_depth
 
     def docs(mode):
