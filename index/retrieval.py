@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from haystack import Document, Pipeline, component, default_from_dict, default_to_dict
 from haystack.dataclasses import SparseEmbedding
@@ -51,8 +51,16 @@ def filters_to_haystack(filters: SearchFilters | None) -> dict[str, Any] | None:
     return conditions[0] if len(conditions) == 1 else {"operator": "AND", "conditions": conditions}
 
 
-def _store_to_dict(store: PassageStore) -> dict[str, Any]:
-    return store.to_dict()
+T = TypeVar("T")
+
+
+def _restore(cls: type[T], data: dict[str, Any]) -> T:
+    """A component from its ``to_dict``: its store (reused when open), its fusion if any."""
+    params = data["init_parameters"]
+    params["document_store"] = store_from_dict(params["document_store"])
+    if "fusion" in params:
+        params["fusion"] = ScoreFusion.from_dict(params["fusion"])
+    return default_from_dict(cls, data)
 
 
 @component
@@ -77,13 +85,11 @@ class FootnoteLinker:
         return {"documents": documents}
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, document_store=_store_to_dict(self.document_store))
+        return default_to_dict(self, document_store=self.document_store.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FootnoteLinker:
-        params = data["init_parameters"]
-        params["document_store"] = store_from_dict(params["document_store"])
-        return default_from_dict(cls, data)
+        return _restore(cls, data)
 
 
 def by_best_sentence(
@@ -136,16 +142,14 @@ class DenseRetriever:
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self,
-            document_store=_store_to_dict(self.document_store),
+            document_store=self.document_store.to_dict(),
             sentence_weight=self.sentence_weight,
             depth=self.depth,
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DenseRetriever:
-        params = data["init_parameters"]
-        params["document_store"] = store_from_dict(params["document_store"])
-        return default_from_dict(cls, data)
+        return _restore(cls, data)
 
 
 @component
@@ -163,13 +167,11 @@ class SparseRetriever:
         return {"documents": _scored(self.document_store, ranking)}
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, document_store=_store_to_dict(self.document_store))
+        return default_to_dict(self, document_store=self.document_store.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SparseRetriever:
-        params = data["init_parameters"]
-        params["document_store"] = store_from_dict(params["document_store"])
-        return default_from_dict(cls, data)
+        return _restore(cls, data)
 
 
 @component
@@ -235,7 +237,7 @@ class HybridRetriever:
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
             self,
-            document_store=_store_to_dict(self.document_store),
+            document_store=self.document_store.to_dict(),
             fusion=self.fusion.to_dict(),
             depth=self.depth,
             sentence_weight=self.sentence_weight,
@@ -243,10 +245,7 @@ class HybridRetriever:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HybridRetriever:
-        params = data["init_parameters"]
-        params["document_store"] = store_from_dict(params["document_store"])
-        params["fusion"] = ScoreFusion.from_dict(params["fusion"])
-        return default_from_dict(cls, data)
+        return _restore(cls, data)
 
 
 def build_query_pipeline(mode: Mode, settings: Settings, store: PassageStore) -> Pipeline:
