@@ -102,7 +102,6 @@ class Settings(BaseSettings):
         description="After start-up, encode indexed sentences in the background for fast answers.",
     )
     prime_answer_cache_passages: int = 20_000
-    max_question_chars: int = 2000
     max_upload_bytes: int = 25 * 1024 * 1024
     max_upload_pages: int = Field(
         default=2_000, ge=1, description="Most pages of an uploaded PDF (counted before it is parsed)."
