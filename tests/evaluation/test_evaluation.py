@@ -383,7 +383,7 @@ def test_aggregate_leaves_unanswerable_out_of_ranking_means() -> None:
 def test_dev_gold_set_loads() -> None:
     questions = load_gold(GOLD_DEV)
     assert len(questions) >= 20 and len({q.id for q in questions}) == len(questions)
-    assert {q.kind for q in questions} >= {"fact", "footnote", "unanswerable"}
+    assert {q.kind for q in questions} >= {"fact", "footnote_source", "outline", "unanswerable"}
     assert all(q.answerable == (q.kind != "unanswerable") for q in questions)
 
 
