@@ -26,9 +26,13 @@ ingest: setup
 serve: setup
 	$(CLI) serve
 
+# One pytest process per group: every test service keeps its model sessions and Edge shard
+# until its process ends, and one process for the whole suite grew past the machine's memory.
+TEST_GROUPS = $(wildcard tests/api/test_*.py) tests/index tests/evaluation "tests/ingest tests/qa tests/test_compose.py tests/test_layout.py"
+
 test: setup
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q
+	@set -e; for group in $(TEST_GROUPS); do echo "== $$group"; $(PY) -m pytest -q $$group; done
 
 # unit tests only: no model, no index (under a minute)
 test-fast: setup
