@@ -1,7 +1,9 @@
 """Measure fusion methods for hybrid retrieval on a gold set (prints a table).
 
 Dense and lexical candidates are retrieved once per question (depth 50), then every fusion
-variant is scored offline on the same candidates, so the comparison is exact and fast.
+variant is scored offline on the same candidates, so the comparison is exact and fast. The
+corpus is indexed into ``POLICYQA_DATA_DIR`` when set, else into a temporary folder (never
+the service's own Edge shard, which a running server holds locked).
 
     .venv/bin/python benchmarks/fusion.py --gold ../shared/gold/dev.jsonl
 """
@@ -10,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 from haystack import Document
 
-from core.settings import get_settings
+from core.settings import REPO_ROOT, Settings
 from evaluation.gold import load_gold
 from evaluation.metrics import RetrievedPassage, relevance
 from index.documents import passage_to_document
@@ -41,11 +46,28 @@ def _scores(rankings: list[list[Document]], relevant: list[set[str]]) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--gold", type=Path, default=Path("../shared/gold/dev.jsonl"))
+    parser.add_argument("--gold", type=Path, default=REPO_ROOT.parent / "shared" / "gold" / "dev.jsonl")
     parser.add_argument("--depth", type=int, default=50)
     args = parser.parse_args()
 
-    settings = get_settings()
+    temporary = None
+    if "POLICYQA_DATA_DIR" not in os.environ:
+        temporary = tempfile.mkdtemp(prefix="policyqa-fusion-")
+        os.environ["POLICYQA_DATA_DIR"] = temporary
+        os.environ.setdefault("POLICYQA_MODELS_DIR", str(REPO_ROOT / "data" / "models"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        run(args)
+    finally:
+        from index.stores import close_stores
+
+        close_stores()
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def run(args: argparse.Namespace) -> None:
+    settings = Settings()
     Indexer(settings).sync_corpus()
     retriever = Retriever(settings)
     questions = [q for q in load_gold(args.gold) if q.evidence]

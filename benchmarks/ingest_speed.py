@@ -1,136 +1,282 @@
-"""Ingest throughput, split by stage: parsing, embedding (dense and sparse), indexing.
+"""Ingest throughput of the real path (``Indexer.ingest_paths``) against the model's raw batch rate.
 
-The stages are the components of the indexing pipeline (index/indexing.py), run one after
-the other on the whole corpus in a fresh data dir so each can be timed on its own:
+For each folder, in a fresh data dir (Qdrant Edge shard + SQLite manifest, as the service
+opens them), the whole ingest is timed as ``policy-qa ingest`` runs it (parse, the indexing
+pipeline in groups of ``GROUP_PASSAGES`` passages across documents, Edge writes with a flush
+every 256 points, stale-point deletes and manifest records per document), and set against:
 
-* parse: read and chunk every corpus file (``parse_and_chunk``);
-* dense: the document embedder on the passages' ``embed_text`` (model load timed apart);
-* sparse: the French BM25 sparse embedder;
-* index: the Qdrant writer, embedded Qdrant on disk as configured by index/store.py.
+* raw: sentence-transformers ``encode`` of the very texts the pipeline embeds ("passage: "
+  + context + text), all in one call, full batches of the pipeline's batch size, the same
+  model instance (what ``benchmarks/bench_embeddings.py`` measures); run before and after the
+  ingest, the mean is the yardstick (the machine is shared: the two tell how steady it was);
+* per-document: the same encode called once per document (how ingest embedded before
+  passages of several documents were grouped), to show what the grouping buys.
 
-    .venv/bin/python benchmarks/ingest_speed.py                 # CPU
-    .venv/bin/python benchmarks/ingest_speed.py --device cuda   # GPU
+Rates are given per wall second (the target) and per CPU second of this process (all threads:
+steadier when other jobs share the cores, but blind to time spent waiting, e.g. on Edge's flush).
+
+Folders: the corpus (2 long documents) and a synthetic folder of ``--short-docs`` short
+documents (a title and 1-2 paragraphs cut from the corpus, ~2 passages each: a BEIR-like
+collection, where per-document embedding ran in tiny batches). The ratio ingest/raw is the
+target (>= 90 %); the stage split comes from timers around the pipeline's components.
+
+    .venv/bin/python benchmarks/ingest_speed.py                       # corpus + 1,000 short docs, CPU
+    .venv/bin/python benchmarks/ingest_speed.py --short-docs 300 --skip-corpus
+    .venv/bin/python benchmarks/ingest_speed.py --device cuda
+
+Measured on 2 CPU cores shared with other engineers' test runs (load average in the output),
+batch size 16, torch 2.13 CPU, qdrant-edge-py 0.9.0:
+
+    corpus (217 passages): ingest 2.3 passages/s = 101 % of the raw batch rate (2.3/s at that
+    load); dense embedding 97 % of the time, Edge writes 0.4 s, bookkeeping 0.9 s.
+    1,000 short documents (1,796 passages): ingest 2.4/s = 70 % of raw wall-clock, 89 % per CPU
+    second (load average 8.8 -> 4.5 during the run); per-document embedding without grouping
+    ran at 44 % of raw. Absolute rates are a tenth of a quiet machine's (27 passages/s raw):
+    the machine was shared. No GPU was lent.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+def short_documents(folder: Path, count: int, seed: int = 0) -> Path:
+    """``count`` short .txt documents: a title and 1-2 corpus paragraphs (>= 80 characters) each."""
+    paragraphs = [
+        line.strip()
+        for path in sorted((REPO / "corpus").glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if len(line.strip()) >= 80
+    ]
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        k = rng.choice((1, 2))
+        j = rng.randrange(len(paragraphs) - k + 1)
+        body = "\n\n".join(paragraphs[j : j + k])
+        (folder / f"note-{i:04d}.txt").write_text(f"Note de synthèse {i}\n\n{body}\n", encoding="utf-8")
+    return folder
+
+
+def instrument(component: Any, name: str, timings: dict[str, float], cpu: dict[str, float]) -> None:
+    """Accumulate the wall and CPU time of ``component.run`` (the pipeline calls it) by name."""
+    run = component.run
+
+    def timed_run(**kwargs: Any) -> Any:
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return run(**kwargs)
+        finally:
+            timings[name] += time.perf_counter() - t0
+            cpu[name] += time.process_time() - c0
+
+    component.run = timed_run
+
+
+def encode_rate(encode: Callable[[list[str]], Any], groups: list[list[str]]) -> tuple[float, float]:
+    """Texts per second of ``encode`` called once per group: per wall second, per CPU second
+    of this process (all its threads)."""
+    n = sum(len(g) for g in groups)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for group in groups:
+        encode(group)
+    return n / (time.perf_counter() - t0), n / (time.process_time() - c0)
+
+
+def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from core.settings import Settings
+    from index.documents import PassagesToDocuments, fingerprint
+    from index.indexing import GROUP_PASSAGES, Indexer
+    from index.stores import close_store
+    from ingest.pipeline import iter_corpus, parse_and_chunk
+
+    settings = Settings(
+        data_dir=root / name.replace(" ", "-"),
+        models_path=Path(os.environ.get("POLICYQA_MODELS_DIR", REPO / "data" / "models")),
+        device=args.device,
+        batch_size=args.batch_size,
+        qdrant_url=None,
+        prime_answer_cache=False,
+        ingest_on_startup=False,
+    )
+    paths = iter_corpus(folder)
+    parsed = [parse_and_chunk(path) for path in paths]  # also loads the language detector once
+    indexer = Indexer(settings)
+    pipeline = indexer.pipeline  # builds and warms up: the model load is not ingest time
+    dense = pipeline.get_component("dense")
+    model = dense.embedding_backend.model
+    # the texts exactly as the pipeline's dense component builds them
+    per_doc_texts: list[list[str]] = []
+    for _, passages in parsed:
+        docs = PassagesToDocuments().run(passages, fingerprint(passages))["documents"]
+        per_doc_texts.append(
+            [
+                dense.prefix
+                + dense.embedding_separator.join(
+                    [
+                        *(str(d.meta[k]) for k in dense.meta_fields_to_embed if d.meta.get(k) is not None),
+                        d.content or "",
+                    ]
+                )
+                for d in docs
+            ]
+        )
+    texts = [t for group in per_doc_texts for t in group]
+    n = len(texts)
+    if not n:
+        raise SystemExit(f"No passages in {folder}: nothing to measure.")
+
+    def encode(batch: list[str]) -> Any:
+        return model.encode(
+            batch,
+            batch_size=dense.batch_size,
+            normalize_embeddings=dense.normalize_embeddings,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+
+    encode(texts[:32])  # first-call allocations
+    if args.device.startswith("cuda"):
+        import torch
+
+        def encode_sync(batch: list[str], _encode: Callable[[list[str]], Any] = encode) -> Any:
+            out = _encode(batch)
+            torch.cuda.synchronize()
+            return out
+
+        encode = encode_sync
+    raw_before = encode_rate(encode, [texts])
+
+    timings: dict[str, float] = defaultdict(float)
+    cpu: dict[str, float] = defaultdict(float)
+    for component in ("to_documents", "dense", "sparse", "writer"):
+        instrument(pipeline.get_component(component), component, timings, cpu)
+    load_before = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    report = indexer.ingest_paths(paths)
+    ingest_s, ingest_cpu = time.perf_counter() - t0, time.process_time() - c0
+    written = indexer.store.count_documents()
+    assert written == n, (written, n)
+    assert report.written == len(paths), (report.written, len(paths))
+    raw_after = encode_rate(encode, [texts])
+    per_doc = encode_rate(encode, per_doc_texts) if args.per_document else None
+    close_store(settings)
+    raw = (raw_before[0] + raw_after[0]) / 2
+    raw_cpu = (raw_before[1] + raw_after[1]) / 2
+    parse_s = report.timings["parse"]
+    components = sum(timings.values())
+    return {
+        "name": name,
+        "documents": len(paths),
+        "passages": n,
+        "groups": GROUP_PASSAGES,
+        "batch_size": dense.batch_size,
+        "ingest_s": ingest_s,
+        "ingest_rate": n / ingest_s,
+        "ingest_cpu_rate": n / ingest_cpu,
+        "raw_before": raw_before[0],
+        "raw_after": raw_after[0],
+        "raw": raw,
+        "raw_cpu": raw_cpu,
+        "per_doc": per_doc[0] if per_doc else None,
+        "per_doc_cpu": per_doc[1] if per_doc else None,
+        "dense_rate": n / timings["dense"],
+        "dense_cpu_rate": n / cpu["dense"],
+        "stages": {
+            "parse (read + chunk)": parse_s,
+            "to documents": timings["to_documents"],
+            "dense embedding": timings["dense"],
+            "sparse embedding": timings["sparse"],
+            "write (Edge, flush/256)": timings["writer"],
+            "bookkeeping (counts, deletes, manifest)": ingest_s - parse_s - components,
+        },
+        "load": (load_before, os.getloadavg()[0]),
+    }
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="See the module docstring for what is measured.",
+    )
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda.")
     parser.add_argument("--corpus", type=Path, default=REPO / "corpus", help="Folder to ingest.")
     parser.add_argument(
         "--batch-size", type=int, default=None, help="Embedding batch size (default by device)."
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="Embed the passages this many times (steadier figures)."
+        "--short-docs", type=int, default=1000, help="Synthetic short documents (0: skip that folder)."
     )
+    parser.add_argument("--skip-corpus", action="store_true", help="Only the short documents.")
+    parser.add_argument(
+        "--no-per-document",
+        dest="per_document",
+        action="store_false",
+        help="Skip the per-document encode (the pre-grouping baseline).",
+    )
+    parser.add_argument("--dir", type=Path, default=None, help="Where data dirs go (default: a temp dir).")
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
-    from haystack.components.writers import DocumentWriter
-    from haystack.document_stores.types import DuplicatePolicy
+    import torch
 
-    from core.settings import Settings
-    from index.documents import PassagesToDocuments, fingerprint
-    from index.embedders import document_embedder
-    from index.sparse import FrenchSparseDocumentEmbedder
-    from index.store import close_stores, get_document_store
-    from ingest.pipeline import iter_corpus, parse_and_chunk
+    from index.stores import close_stores
 
-    data_dir = Path(tempfile.mkdtemp(prefix="policyqa-ingest-bench-"))
-    models = Path(os.environ.get("POLICYQA_MODELS_DIR", REPO / "data" / "models"))
-    settings = Settings(
-        data_dir=data_dir,
-        models_path=models,
-        device=args.device,
-        batch_size=args.batch_size,
-        qdrant_url=None,
-    )
+    root = Path(tempfile.mkdtemp(prefix="policyqa-ingest-bench-", dir=args.dir))
     try:
-        # the first parse also loads the language detector's models (once per process)
-        t0 = time.perf_counter()
-        parsed = [parse_and_chunk(path) for path in iter_corpus(args.corpus)]
-        t_first_parse = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        parsed = [parse_and_chunk(path) for path in iter_corpus(args.corpus)]
-        t_parse = time.perf_counter() - t0
-        passages = [p for _, ps in parsed for p in ps]
-        if not passages:
-            raise SystemExit(f"No passages in {args.corpus}: nothing to measure.")
-        chars = sum(len(p.embed_text) for p in passages)
-        documents = []
-        for _, doc_passages in parsed:
-            fp = fingerprint(doc_passages)
-            documents.extend(PassagesToDocuments().run(doc_passages, fp)["documents"])
-
-        # the same dense component as the indexing pipeline
-        dense = document_embedder(settings)
-        dense.meta_fields_to_embed = ["embed_context"]
-        dense.embedding_separator = "\n\n"
-        t0 = time.perf_counter()
-        dense.warm_up()
-        t_load = time.perf_counter() - t0
-        dense.run(documents[:8])  # first call pays one-off allocations
-        t0 = time.perf_counter()
-        for _ in range(args.repeat):
-            embedded = dense.run(documents)["documents"]
-        if args.device.startswith("cuda"):
-            import torch
-
-            torch.cuda.synchronize()
-        t_dense = (time.perf_counter() - t0) / args.repeat
-
-        sparse = FrenchSparseDocumentEmbedder()
-        t0 = time.perf_counter()
-        for _ in range(args.repeat):
-            embedded_sparse = sparse.run(embedded)["documents"]
-        t_sparse = (time.perf_counter() - t0) / args.repeat
-
-        store = get_document_store(settings)  # opening the store is not indexing: done first
-        writer = DocumentWriter(document_store=store, policy=DuplicatePolicy.OVERWRITE)
-        t0 = time.perf_counter()
-        written = writer.run(embedded_sparse)["documents_written"]
-        t_index = time.perf_counter() - t0
-        assert written == len(passages) == store.count_documents(), (written, store.count_documents())
-
-        import torch
-
-        n = len(passages)
-        total = t_parse + t_dense + t_sparse + t_index
-        print(
-            f"corpus: {args.corpus}  ({len(parsed)} documents, {n} passages, {chars:,} characters embedded)"
-        )
-        print(
-            f"device: {args.device}  batch size: {dense.batch_size}  torch threads: {torch.get_num_threads()}  "
-            "store: embedded Qdrant (path)"
-        )
-        print(
-            f"one-off loads per process, not counted: embedding model {t_load:.2f} s, "
-            f"language detector {max(0.0, t_first_parse - t_parse):.2f} s"
-        )
-        print(f"{'stage':<24}{'seconds':>10}{'share':>9}{'passages/s':>13}")
-        for name, seconds in (
-            ("parse (read + chunk)", t_parse),
-            ("dense embedding", t_dense),
-            ("sparse embedding", t_sparse),
-            ("index (Qdrant write)", t_index),
-            ("total", total),
-        ):
-            print(f"{name:<24}{seconds:>10.2f}{seconds / total:>9.0%}{n / seconds:>13.1f}")
+        folders: list[tuple[str, Path]] = []
+        if not args.skip_corpus:
+            folders.append(("corpus", args.corpus))
+        if args.short_docs:
+            folders.append(
+                (f"{args.short_docs} short docs", short_documents(root / "short-docs", args.short_docs))
+            )
+        results = []
+        for name, folder in folders:
+            r = measure_folder(name, folder, root, args)
+            results.append(r)
+            print(
+                f"{name}: {r['documents']} documents, {r['passages']} passages; device {args.device}, "
+                f"batch size {r['batch_size']}, torch threads {torch.get_num_threads()}; "
+                f"load average {r['load'][0]:.2f} -> {r['load'][1]:.2f}"
+            )
+            print(f"  {'stage':<42}{'seconds':>9}{'share':>8}")
+            for stage, seconds in r["stages"].items():
+                print(f"  {stage:<42}{seconds:>9.2f}{seconds / r['ingest_s']:>8.0%}")
+            print(f"  {'total (Indexer.ingest_paths)':<42}{r['ingest_s']:>9.2f}")
+            print(
+                f"  raw model rate (one encode, full batches): {r['raw_before']:.1f}/s before, "
+                f"{r['raw_after']:.1f}/s after, mean {r['raw']:.1f}/s; per CPU second {r['raw_cpu']:.2f}"
+            )
+            if r["per_doc"]:
+                print(
+                    f"  per-document encode (no grouping): {r['per_doc']:.1f}/s = {r['per_doc'] / r['raw']:.0%} "
+                    f"of raw; per CPU second {r['per_doc_cpu']:.2f} = {r['per_doc_cpu'] / r['raw_cpu']:.0%}"
+                )
+            print(
+                f"  ingest {r['ingest_rate']:.1f} passages/s = {r['ingest_rate'] / r['raw']:.0%} of raw "
+                f"(target >= 90 %: {'MET' if r['ingest_rate'] >= 0.9 * r['raw'] else 'MISSED'}); "
+                f"per CPU second {r['ingest_cpu_rate']:.2f} = {r['ingest_cpu_rate'] / r['raw_cpu']:.0%} of raw; "
+                f"its dense stage alone {r['dense_rate']:.1f}/s = {r['dense_rate'] / r['raw']:.0%} of raw, "
+                f"per CPU second {r['dense_cpu_rate'] / r['raw_cpu']:.0%}",
+                flush=True,
+            )
+            print()
     finally:
         close_stores()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
