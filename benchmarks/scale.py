@@ -132,7 +132,7 @@ def reset_peak() -> bool:
 
 
 _SAMPLER = """
-import sys, time
+import os, sys, time
 pid, out = sys.argv[1], sys.argv[2]
 peak = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
 while True:
@@ -144,7 +144,9 @@ while True:
         key = line.split(":")[0]
         if key in peak:
             peak[key] = max(peak[key], int(line.split()[1]))
-    open(out, "w").write(" ".join(f"{k}={v}" for k, v in peak.items()))
+    with open(out + ".tmp", "w") as f:  # replaced whole: a kill mid-write leaves the last one
+        f.write(" ".join(f"{k}={v}" for k, v in peak.items()))
+    os.replace(out + ".tmp", out)
     time.sleep(0.5)
 """
 
@@ -173,6 +175,7 @@ class MemorySampler:
             except (OSError, ValueError):
                 self._peaks = {}
             self.path.unlink(missing_ok=True)
+            Path(f"{self.path}.tmp").unlink(missing_ok=True)
         return self._peaks
 
 
