@@ -3,7 +3,7 @@
 THE COLLECTION IS SYNTHETIC beyond the corpus's own passages. Embedding 1M passages on a
 2-core CPU would take about a day, so nothing new is embedded; the output lists what is real:
 
-* REAL: the corpus passages (parsed and chunked, 213 of them), their dense vectors (the
+* REAL: the corpus passages (parsed and chunked, ~215 of them), their dense vectors (the
   document embedder, run once on them), every sparse vector (the French BM25 document embedder,
   run on each varied text: 1M real analyses, no numeric shortcut), the payload schema, the
   store (``index.stores.get_document_store``: the Edge shard exactly as the service opens it,
@@ -12,7 +12,7 @@ THE COLLECTION IS SYNTHETIC beyond the corpus's own passages. Embedding 1M passa
 * SYNTHETIC: each further passage is a varied copy of a base passage: sentences shuffled,
   numbers changed, a "(dossier k)" suffix, its own doc_id ``<doc>~k`` and passage id; its
   dense vector is the base vector plus gaussian noise, renormalised (mean cosine to its base
-  about 0.96). So the collection holds ~N/213 near-duplicates of each base passage, which is
+  about 0.96). So the collection holds ~N/215 near-duplicates of each base passage, which is
   harder on HNSW than real text (many equidistant neighbours), and bm25's vocabulary does not
   grow with N as a real corpus's would.
 
@@ -26,32 +26,63 @@ fusion + ``retrieve`` of the top 10) and its ``footnotes`` linker, as ``run_in_o
 them. Three filter states: none; ``doc``: ``SearchFilters(doc_ids=[one document])`` (~200
 points, selective); ``kind``: ``SearchFilters(kinds=["passage"])`` (68 % of the points, broad).
 One extra line per size times hybrid with the query embedding INCLUDED, for reference.
-RSS is this process's (models loaded before any write: ~1 GB, printed as the baseline); peak
+RSS is this process's (models loaded before any write: ~2.1 GB, printed as the baseline); peak
 is VmHWM, reset before each size (``/proc/self/clear_refs``), so it covers write + optimize +
-queries of that size only. Disk is the Edge folder.
+queries of that size only; anon/file split it into anonymous memory and file-backed pages (the
+mmap'd segments), each sampled every 0.5 s by a separate process. Disk is the Edge folder.
 
     .venv/bin/python benchmarks/scale.py                                 # 1k, 10k, 100k, 1M
     .venv/bin/python benchmarks/scale.py --sizes 1000,10000 --queries 50
     .venv/bin/python benchmarks/scale.py --sizes 1000000 --dir /tmp/bench-scale --json /tmp/scale.json
 
 Measured with qdrant-edge-py 0.9.0, Python 3.11, 2 CPU cores shared with other engineers'
-test runs (load average given per run; absolute times are upper bounds), top_k 10, fusion depth
-50, 100 queries per cell (24 dev questions cycled), warm payload pages, ms p50/p95:
+test runs (absolute times are upper bounds), top_k 10, fusion depth 50, 100 queries per cell
+(24 dev questions cycled), warm payload pages. 1k-100k: one run, load average 2.5-3.7;
+1M: its own run, load average 5-12 while writing, 4-7 during optimize() and the queries:
 
-    passages  write s  optimize s  disk MB  peak RSS MB  hybrid p50/p95 (none)  hybrid+embed p50
-       1,000      1.4         0.0        9        2,188            0.89/2.15          26.2
-      10,000     18.2        35.4      125        2,432            7.95/19.97         48.0
-     100,000    174.0        62.7      777        3,673            1.96/6.20          33.0
-   1,000,000  1,897.5     1,171.0   10,460       16,900            4.11/8.00          12.4
+    passages  write s  write/s  optimize s  disk MB  RSS MB  peak MB (anon/file)     hybrid before opt  hybrid+embed
+       1,000      0.5    1,862         0.0       11   2,094   2,097 (1,676/424)         1.05/1.19      14.9/18.3
+      10,000      9.1    1,094         4.3      156   2,373   2,380 (1,862/629)         1.80/2.07       8.3/20.0
+     100,000     71.2    1,405        44.6    1,087   3,730   4,031                     8.92/9.63       8.8/18.4
+   1,000,000  1,897.5      527     1,171.0   10,460   8,666  16,900 (~4,000/~13,800)  72.53/90.95      12.4/29.4
 
-    at 1,000,000, p50/p95 ms:  dense 1.69/2.39, bm25 2.67/6.17, hybrid 4.11/8.00 (no filter);
-    doc filter 1.13 / 1.27 / 1.93; kind filter 1.67 / 3.64 / 5.51 (dense / bm25 / hybrid p50).
-    at 100,000: dense 0.84, bm25 0.77, hybrid 1.96 (no filter); doc 0.63 / 0.72 / 1.18;
-    kind 0.76 / 0.92 / 3.27.
+    latency, ms p50/p95, query embedding EXCLUDED (retriever + footnote linker):
+    passages  filter  dense       bm25         hybrid
+       1,000  none    0.43/0.54   0.36/0.55    1.03/1.17
+               doc    0.46/0.56   0.41/0.53    1.06/1.22
+               kind   0.39/0.44   0.38/0.45    1.03/1.14
+      10,000  none    0.73/2.18   0.48/0.88    1.42/1.79
+               doc    0.55/0.64   0.53/0.66    1.30/1.55
+               kind   0.96/1.08   0.39/0.49    2.19/5.91
+     100,000  none    0.83/1.16   0.71/1.30    2.05/2.57
+               doc    0.71/4.31   0.78/4.38    1.73/5.51
+               kind   0.76/0.97   0.72/1.08    2.01/2.40
+   1,000,000  none    1.69/2.39   2.67/6.17    4.11/8.00
+               doc    1.13/4.03   1.27/4.88    1.93/2.68
+               kind   1.67/2.25   3.64/10.86   5.51/9.41
 
-    Targets: hybrid p50 <= 10 ms at 100,000 MET (1.96); <= 50 ms at 1,000,000 MET (4.11);
-    peak RSS < 8 GB at 1,000,000 MISSED (16.9 GB peak during optimize(); 8.7 GB after).
-    Load average 5 to 9 during the 1M run (writes 1,898 s, optimize 1,171 s).
+    Targets: hybrid p50 <= 10 ms at 100,000: MET (2.05 ms; 2.05 worst filter state);
+    hybrid p50 <= 50 ms at 1,000,000: MET (4.11 ms; 5.51 with the kind filter; 72.5 ms if
+    optimize() is not called); peak RSS < 8 GB at 1,000,000: MISSED on VmHWM (16.9 GB, reached
+    during optimize(); 8.7 GB after it), but the anonymous part peaked at ~4.0 GB (2.1 GB of it
+    the models loaded before any write): the rest is file-backed pages of the mmap'd segments
+    (page cache the kernel can reclaim), sampled externally every 5 s for that run.
+
+Reading:
+
+* Query latency is not the limit up to 1M: after optimize() hybrid stays under 6 ms p50 with
+  or without filters, below the query embedding itself (dense ONNX int8 2.7 ms, plus language
+  detection and sparse analysis: 4.7 ms on a quiet machine).
+* Bulk writes are: 527 points/s at 1M under load, 1,100-1,900/s quieter. Much of it is the
+  store's flush after every 256 points: once a shard holds sparse vectors, a flush waits with
+  ~10 ms of CPU for 20-80 ms at load 2 and ~230 ms at load 5-9 (13 ms without sparse vectors;
+  measured apart on a bare shard), so the 1M run's ~3,900 flushes are roughly half its write
+  time. A bulk ingest that flushed once per group, or at the end, would write faster
+  (``--flush-at-end`` measures it).
+* optimize() at 1M took 19.5 min on 2 busy cores, the process frozen throughout (it holds the
+  GIL); it is what keeps hybrid at 4 ms instead of 73 ms.
+* Disk: ~10 KB per passage (the payload carries text, embed_text, context and metadata, plus
+  vectors, HNSW and the keyword indexes): 10.5 GB at 1M.
 """
 
 from __future__ import annotations
@@ -193,8 +224,11 @@ def synthetic_documents(
     base_docs: list, base_vectors: np.ndarray, start: int, stop: int, noise: float, seed: int
 ) -> list:
     """Documents ``start``..``stop`` of the synthetic collection (the first ones are the real base),
-    without sparse vectors (the caller runs the real sparse embedder on them)."""
+    without sparse vectors (the caller runs the real sparse embedder on them). Sentence vectors
+    (``meta[SENTENCE_META]``, float32 arrays) are the base's plus noise."""
     from haystack import Document
+
+    from index.stores.base import SENTENCE_META
 
     n_base = len(base_docs)
     rng = np.random.default_rng(seed + start)
@@ -206,6 +240,11 @@ def synthetic_documents(
             continue
         text_rng = random.Random(seed * 1_000_003 + i)
         meta = dict(base.meta)
+        sentences = meta.get(SENTENCE_META)
+        if sentences:  # the base's real sentence vectors + the same noise, renormalised
+            matrix = np.stack(sentences) + rng.normal(0.0, noise, (len(sentences), base_vectors.shape[1]))
+            matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+            meta[SENTENCE_META] = list(matrix.astype(np.float32))
         meta["doc_id"] = f"{meta['doc_id']}~{k}"
         meta["cited_by"] = [f"{c}~{k}" for c in meta.get("cited_by", [])]
         content = vary_text(base.content or "", k, text_rng)
@@ -549,6 +588,13 @@ def main() -> None:
         "separate process, overlapping the writes).",
     )
     parser.add_argument(
+        "--no-sentences",
+        dest="sentences",
+        action="store_false",
+        help="Store no sentence multivectors (the index before they were added; hybrid then re-scores "
+        "by nothing).",
+    )
+    parser.add_argument(
         "--flush-at-end",
         action="store_true",
         help="Write without the store's flush after every 256 points, one flush at the end (NOT the "
@@ -581,6 +627,25 @@ def main() -> None:
         dense.embedding_separator = "\n\n"
         dense.warm_up()
         base_vectors = np.array([d.embedding for d in dense.run(base_docs)["documents"]], dtype=np.float32)
+        if args.sentences:  # what the indexing pipeline's "sentences" component stores
+            from index.sentence_vectors import SentenceEmbedder
+            from index.stores.base import SENTENCE_META
+
+            sentence_embedder = SentenceEmbedder(document_embedder(settings))
+            sentence_embedder.warm_up()
+            base_docs = [
+                replace(
+                    d,
+                    meta={
+                        **d.meta,
+                        SENTENCE_META: [
+                            np.asarray(v, dtype=np.float32) for v in d.meta.get(SENTENCE_META, [])
+                        ],
+                    },
+                )
+                for d in sentence_embedder.run(base_docs)["documents"]
+            ]
+            per_passage = statistics.fmean(len(d.meta[SENTENCE_META]) for d in base_docs)
         t_base = time.perf_counter() - t0
         sample = synthetic_documents(
             base_docs, base_vectors, len(base_docs), 2 * len(base_docs), args.noise, args.seed
@@ -589,6 +654,9 @@ def main() -> None:
         queries = Queries(settings, questions())
 
         print("Qdrant Edge at scale (benchmarks/scale.py) -- SYNTHETIC collection, see below", flush=True)
+        print(
+            f"sentence multivectors: {f'{per_passage:.1f} sentence vectors per passage (real for the base, base + the same noise for copies)' if args.sentences else 'NONE (--no-sentences)'}"
+        )
         print(
             f"REAL: {len(base_docs)} corpus passages and their dense vectors (embedded in {t_base:.1f} s), "
             "every sparse vector (French BM25 document embedder on each varied text), the Edge store, "
