@@ -205,8 +205,8 @@ def export_onnx(model_dir: Path, force: bool = False, precision: Precision = "fp
         return onnx_path(model_dir, precision)
 
 
-def _tokenizer(model_dir: Path) -> Any:
-    """sentence-transformers' tokenisation: the same tokenizer.json, truncation and padding."""
+def _tokenizer(model_dir: Path) -> tuple[Any, int]:
+    """sentence-transformers' tokenisation (the same tokenizer.json and truncation) and the pad id."""
     from tokenizers import Tokenizer
 
     config = json.loads((model_dir / "sentence_bert_config.json").read_text())
@@ -214,8 +214,8 @@ def _tokenizer(model_dir: Path) -> Any:
     tokenizer.enable_truncation(max_length=int(config.get("max_seq_length", 512)))
     pad_token = json.loads((model_dir / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
     pad_id = tokenizer.token_to_id(pad_token)
-    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
-    return tokenizer
+    # no padding here: _encode pads each run to its own longest text
+    return tokenizer, 0 if pad_id is None else pad_id
 
 
 def _session(path: Path, threads: int | None = None) -> Any:
@@ -228,11 +228,39 @@ def _session(path: Path, threads: int | None = None) -> Any:
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _encode(tokenizer: Any, session: Any, texts: list[str]) -> np.ndarray:
-    batch = tokenizer.encode_batch(texts)
-    ids = np.asarray([e.ids for e in batch], dtype=np.int64)
-    mask = np.asarray([e.attention_mask for e in batch], dtype=np.int64)
-    return session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+#: Padded tokens per graph run. One run pads every text to the longest, and attention memory
+#: grows with batch x length^2: 16 texts of 512 tokens took 950 MB above the model, and 65
+#: (a burst of long questions, or a test) grew an already loaded process past 24 GB. Runs of
+#: at most this many padded tokens keep that bounded (8 texts of 512 tokens, 200 of 20).
+MAX_BATCH_TOKENS = 4096
+
+
+def _encode(tokenizer: tuple[Any, int], session: Any, texts: list[str]) -> np.ndarray:
+    """Texts grouped by length into runs of at most :data:`MAX_BATCH_TOKENS` padded tokens;
+    padding does not change an embedding (the mask hides it), so grouping does not either."""
+    encodings = tokenizer[0].encode_batch(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+    out: np.ndarray | None = None
+    start = 0
+    while start < len(order):  # shortest first, so a run's last text is its longest
+        stop = start + 1
+        while stop < len(order) and (stop - start + 1) * len(encodings[order[stop]].ids) <= MAX_BATCH_TOKENS:
+            stop += 1
+        group = order[start:stop]
+        width = len(encodings[group[-1]].ids)
+        ids = np.full((len(group), width), tokenizer[1], dtype=np.int64)
+        mask = np.zeros((len(group), width), dtype=np.int64)
+        for row, i in enumerate(group):
+            n = len(encodings[i].ids)
+            ids[row, :n] = encodings[i].ids
+            mask[row, :n] = 1
+        vectors = session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+        if out is None:
+            out = np.empty((len(texts), vectors.shape[1]), dtype=vectors.dtype)
+        out[group] = vectors
+        start = stop
+    assert out is not None
+    return out
 
 
 class OnnxTextEncoder:
