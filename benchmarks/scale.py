@@ -4,7 +4,8 @@ THE COLLECTION IS SYNTHETIC beyond the corpus's own passages. Embedding 1M passa
 2-core CPU would take about a day, so nothing new is embedded; the output lists what is real:
 
 * REAL: the corpus passages (parsed and chunked, ~215 of them), their dense vectors (the
-  document embedder, run once on them), every sparse vector (the French BM25 document embedder,
+  document embedder, run once on them), their sentence vectors (the indexing pipeline's
+  ``SentenceEmbedder``, run once; ``--no-sentences`` leaves them out), every sparse vector (the French BM25 document embedder,
   run on each varied text: 1M real analyses, no numeric shortcut), the payload schema, the
   store (``index.stores.get_document_store``: the Edge shard exactly as the service opens it,
   keyword indexes and a flush every 256 points included), ``optimize()``, and the query
@@ -12,7 +13,7 @@ THE COLLECTION IS SYNTHETIC beyond the corpus's own passages. Embedding 1M passa
 * SYNTHETIC: each further passage is a varied copy of a base passage: sentences shuffled,
   numbers changed, a "(dossier k)" suffix, its own doc_id ``<doc>~k`` and passage id; its
   dense vector is the base vector plus gaussian noise, renormalised (mean cosine to its base
-  about 0.96). So the collection holds ~N/215 near-duplicates of each base passage, which is
+  about 0.96), and so are its sentence vectors. So the collection holds ~N/215 near-duplicates of each base passage, which is
   harder on HNSW than real text (many equidistant neighbours), and bm25's vocabulary does not
   grow with N as a real corpus's would.
 
@@ -37,8 +38,31 @@ mmap'd segments), each sampled every 0.5 s by a separate process. Disk is the Ed
 
 Measured with qdrant-edge-py 0.9.0, Python 3.11, 2 CPU cores shared with other engineers'
 test runs (absolute times are upper bounds), top_k 10, fusion depth 50, 100 queries per cell
-(24 dev questions cycled), warm payload pages. 1k-100k: one run, load average 2.5-3.7;
-1M: its own run, load average 5-12 while writing, 4-7 during optimize() and the queries:
+(24 dev questions cycled), warm payload pages.
+
+A. With sentence multivectors (the index as ``index.indexing`` builds it since hybrid re-scores
+by the best sentence: 2.5 sentence vectors per passage), 1k-100k in one run, load average 5-7:
+
+    passages  write s  write/s  optimize s  disk MB  RSS MB  peak MB (anon/file)  hybrid before opt  hybrid+embed
+       1,000      0.9    1,056         0.0       18   2,128   2,128 (1,692/436)          3.78/10.34     32.5/39.1
+      10,000     12.2      822        91.5      184   2,512   2,521 (1,938/726)          6.93/11.82     36.3/44.2
+     100,000     99.8    1,002       252.9    1,545   4,558   5,093 (2,128/3,000)        8.46/9.14       9.4/11.1
+
+    latency, ms p50/p95, query embedding EXCLUDED (retriever + footnote linker):
+    passages  filter  dense       bm25        hybrid
+       1,000  none    0.48/3.29   0.37/0.58   1.29/5.46
+               doc    0.50/0.62   0.46/0.69   1.36/4.51
+               kind   0.47/2.72   0.50/5.18   1.48/9.57
+      10,000  none    0.93/6.36   0.68/5.83   7.15/11.51
+               doc    0.68/6.38   0.59/5.44   3.90/9.84
+               kind   1.27/6.79   0.43/4.08   6.12/10.37
+     100,000  none    0.96/1.39   0.90/1.52   2.31/2.95
+               doc    0.69/0.85   0.79/1.23   1.98/2.59
+               kind   0.83/1.09   0.81/1.17   2.45/3.10
+
+B. Without sentence vectors (``--no-sentences``; the code before the sentence re-scoring, so
+hybrid = one search batch + fusion + payloads). 1k-100k: load average 2.5-3.7; 1M: its own
+run, load 5-12 while writing, 4-7 during optimize() and the queries:
 
     passages  write s  write/s  optimize s  disk MB  RSS MB  peak MB (anon/file)     hybrid before opt  hybrid+embed
        1,000      0.5    1,862         0.0       11   2,094   2,097 (1,676/424)         1.05/1.19      14.9/18.3
@@ -46,27 +70,17 @@ test runs (absolute times are upper bounds), top_k 10, fusion depth 50, 100 quer
      100,000     71.2    1,405        44.6    1,087   3,730   4,031                     8.92/9.63       8.8/18.4
    1,000,000  1,897.5      527     1,171.0   10,460   8,666  16,900 (~4,000/~13,800)  72.53/90.95      12.4/29.4
 
-    latency, ms p50/p95, query embedding EXCLUDED (retriever + footnote linker):
-    passages  filter  dense       bm25         hybrid
-       1,000  none    0.43/0.54   0.36/0.55    1.03/1.17
-               doc    0.46/0.56   0.41/0.53    1.06/1.22
-               kind   0.39/0.44   0.38/0.45    1.03/1.14
-      10,000  none    0.73/2.18   0.48/0.88    1.42/1.79
-               doc    0.55/0.64   0.53/0.66    1.30/1.55
-               kind   0.96/1.08   0.39/0.49    2.19/5.91
-     100,000  none    0.83/1.16   0.71/1.30    2.05/2.57
-               doc    0.71/4.31   0.78/4.38    1.73/5.51
-               kind   0.76/0.97   0.72/1.08    2.01/2.40
-   1,000,000  none    1.69/2.39   2.67/6.17    4.11/8.00
-               doc    1.13/4.03   1.27/4.88    1.93/2.68
-               kind   1.67/2.25   3.64/10.86   5.51/9.41
+    hybrid p50/p95 ms, no filter / doc / kind: 100k 2.05/2.57, 1.73/5.51, 2.01/2.40;
+    1M 4.11/8.00, 1.93/2.68, 5.51/9.41 (dense 1.69, bm25 2.67 p50 unfiltered at 1M).
 
-    Targets: hybrid p50 <= 10 ms at 100,000: MET (2.05 ms; 2.05 worst filter state);
-    hybrid p50 <= 50 ms at 1,000,000: MET (4.11 ms; 5.51 with the kind filter; 72.5 ms if
-    optimize() is not called); peak RSS < 8 GB at 1,000,000: MISSED on VmHWM (16.9 GB, reached
-    during optimize(); 8.7 GB after it), but the anonymous part peaked at ~4.0 GB (2.1 GB of it
-    the models loaded before any write): the rest is file-backed pages of the mmap'd segments
-    (page cache the kernel can reclaim), sampled externally every 5 s for that run.
+Targets: hybrid p50 <= 10 ms at 100,000: MET (A 2.31 ms, B 2.05 ms; worst filter 2.45).
+Hybrid p50 <= 50 ms at 1,000,000: MET without sentence vectors (B 4.11 ms; 5.51 with the kind
+filter; 72.5 ms if optimize() is not called). Peak RSS < 8 GB at 1,000,000: MISSED on VmHWM
+(B 16.9 GB, reached during optimize(); 8.7 GB after it), but the anonymous part peaked at
+~4.0 GB (2.1 GB of it the models loaded before any write): the rest is file-backed pages of
+the mmap'd segments (page cache the kernel can reclaim), sampled every 5 s for that run.
+The sentence multivectors add ~45 % disk and ~6x optimize() time at 100k (253 s against 45 s):
+see the reading below.
 
 Reading:
 
@@ -79,10 +93,16 @@ Reading:
   measured apart on a bare shard), so the 1M run's ~3,900 flushes are roughly half its write
   time. A bulk ingest that flushed once per group, or at the end, would write faster
   (``--flush-at-end`` measures it).
-* optimize() at 1M took 19.5 min on 2 busy cores, the process frozen throughout (it holds the
-  GIL); it is what keeps hybrid at 4 ms instead of 73 ms.
-* Disk: ~10 KB per passage (the payload carries text, embed_text, context and metadata, plus
-  vectors, HNSW and the keyword indexes): 10.5 GB at 1M.
+* optimize() at 1M took 19.5 min on 2 busy cores without sentence vectors, the process frozen
+  throughout (it holds the GIL); it is what keeps hybrid at 4 ms instead of 73 ms.
+* The sentence multivector gets an HNSW graph of its own (the store's config sets none apart),
+  though it is only ever searched by ``SentenceQuery`` restricted to <= 50 candidate ids. On a
+  bare shard (10k points, 3 sentence vectors each) ``optimize()`` took 12.5 s with that graph and
+  4.4 s with ``hnsw_config=HnswIndexConfig(m=0, ...)`` on it, the 50-id MaxSim query 0.08 vs
+  0.05 ms: the graph costs optimize() time and buys nothing for this query.
+* Disk: ~10 KB per passage without sentence vectors (the payload carries text, embed_text,
+  context and metadata, plus vectors, HNSW and the keyword indexes): 10.5 GB at 1M; ~15 KB
+  with them.
 """
 
 from __future__ import annotations
