@@ -6,17 +6,25 @@ document present in the folder. The action plan exists as Word text export and a
 the text version is indexed (exact footnotes, no layout noise) and the PDF only when asked
 (``include_alternates=True``, or by ingesting its path directly), under its own doc_id so
 the two never overwrite each other's passages.
+
+A text document with such a PDF alternate still gets the PDF's page numbers: each of its
+passages is located in the PDF's pages (``ingest/pages.py``), so its citations give the page
+a reader finds in the published document.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from ingest.chunker import chunk_document
 from ingest.models import ParsedDocument, Passage
+from ingest.pages import add_pages, pdf_text
 from ingest.readers import SUPPORTED, read_document
+
+log = logging.getLogger(__name__)
 
 SOURCES_FILE = "sources.json"
 _NOT_METADATA = ("file", "doc_id")
@@ -44,12 +52,37 @@ def alternates(corpus_dir: Path) -> dict[str, str]:
     }
 
 
+def _sources_folder(path: Path) -> Path | None:
+    """The nearest folder above ``path`` that has a sources.json."""
+    for parent in Path(path).resolve().parents:
+        if (parent / SOURCES_FILE).exists():
+            return parent
+    return None
+
+
 def source_entry(path: Path) -> dict[str, Any] | None:
     """The sources.json entry of a file, looked up in the nearest folder above that has one."""
     path = Path(path).resolve()
-    for parent in path.parents:
-        if (parent / SOURCES_FILE).exists():
-            return load_sources(parent).get(path.relative_to(parent).as_posix())
+    folder = _sources_folder(path)
+    if folder is None:
+        return None
+    return load_sources(folder).get(path.relative_to(folder).as_posix())
+
+
+def pdf_alternate(path: Path) -> Path | None:
+    """The PDF that sources.json declares ``"alternate_of"`` this file's document, when it is
+    present in the same corpus folder (the action plan's text -> corpus/pdf/...pdf)."""
+    folder = _sources_folder(path)
+    if folder is None:
+        return None
+    sources = load_sources(folder)
+    doc_id = (sources.get(Path(path).resolve().relative_to(folder).as_posix()) or {}).get("doc_id")
+    if not doc_id:
+        return None
+    for rel, entry in sorted(sources.items()):
+        candidate = folder / rel
+        if entry.get("alternate_of") == doc_id and candidate.suffix.lower() == ".pdf" and candidate.is_file():
+            return candidate
     return None
 
 
@@ -62,7 +95,37 @@ def parse_and_chunk(path: Path, doc_id: str | None = None) -> tuple[ParsedDocume
     doc.metadata.update({k: v for k, v in entry.items() if k not in _NOT_METADATA and v is not None})
     if not doc.title and entry.get("title"):
         doc.title = entry["title"]
-    return doc, chunk_document(doc)
+    passages = chunk_document(doc)
+    if doc.source_format != "pdf":
+        _pages_from_alternate(path, doc, passages)
+    return doc, passages
+
+
+def _pages_from_alternate(path: Path, doc: ParsedDocument, passages: list[Passage]) -> None:
+    """Page numbers from the document's PDF version, when sources.json declares one.
+
+    The document's ``pages`` and ``pages_from`` (the PDF, relative to the corpus folder) say
+    which file the numbers refer to. A PDF that cannot be read leaves the pages empty: the
+    text is indexed all the same."""
+    alternate = pdf_alternate(path)
+    if alternate is None:
+        return
+    try:
+        report = add_pages(doc, passages, pdf_text(alternate))
+    except Exception as exc:  # pages are a nicety: an unreadable PDF must not stop the text
+        log.warning("%s: no pages from %s (%s: %s)", doc.doc_id, alternate.name, type(exc).__name__, exc)
+        return
+    if not any(report.located.values()):  # no text layer (a scan), or another document
+        log.warning("%s: no passage found in %s: no pages", doc.doc_id, alternate.name)
+        return
+    folder = _sources_folder(alternate)
+    doc.metadata["pages"] = report.pages
+    doc.metadata["pages_from"] = alternate.relative_to(folder).as_posix() if folder else alternate.name
+    if report.missed:
+        log.info(
+            "%s: %d of %d passages not found in %s (no page)",
+            doc.doc_id, len(report.missed), len(passages), alternate.name,
+        )  # fmt: skip
 
 
 def iter_corpus(corpus_dir: Path, include_alternates: bool = False) -> list[Path]:

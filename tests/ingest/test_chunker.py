@@ -172,8 +172,10 @@ def test_urls_legal_refs_and_funds_come_from_text_and_footnotes():
 def test_language_and_pages_of_text_sources():
     for _, passages in (plan(), web()):
         assert {p.language for p in body(passages) if len(p.text) > 200} == {"fr"}
-        assert all(p.page_start is None and p.page_end is None for p in passages)
         assert all(p.source_path.endswith(".txt") for p in passages)
+    # a text has no pages of its own: the plan's come from its PDF version (tests/ingest/test_pages.py)
+    assert all(p.page_start is None and p.page_end is None for p in web()[1])
+    assert all(p.page_start is not None for p in plan()[1])
 
 
 def test_web_page_passages_follow_the_networks():
@@ -207,7 +209,7 @@ def test_funding_section_passages():
 
 
 def test_outline_passages_list_the_chapters_and_their_sections():
-    """"What are the main areas of the plan": the answer is the list of headings."""
+    """ "What are the main areas of the plan": the answer is the list of headings."""
     doc, passages = plan()
     outlines = [p for p in passages if p.kind == "outline"]
     whole = next(p for p in outlines if not p.section_path)
@@ -231,4 +233,3 @@ def test_a_footnote_is_embedded_with_the_sentence_that_calls_it():
     assert "Note 12" in context
     sentence = context.split("\n\n")[1]
     assert sentence and sentence in calling.text
-
