@@ -27,7 +27,7 @@ from api import errors
 from api.errors import MAX_JSON_BODY
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.routers import documents, funds, operations, questions
+from api.routers import documents, feedback, funds, operations, questions
 from api.routers.documents import MULTIPART_SLACK
 from api.security import KeyGuard, SecurityHeaders, install_docs, public_files
 from core.settings import Settings, get_settings
@@ -46,21 +46,25 @@ interrogeables en français ou dans une autre langue de l’UE, avec citations e
 * `GET /funds`, `GET /funds/{fund}` : les fonds européens cités et où ils le sont.
 * `GET/POST/DELETE /documents` : les documents indexés ; l’ajout et la suppression demandent
   une clé (`X-API-Key`). Un ajout répond `202` avec une tâche à suivre (`GET /jobs/{id}`).
+* `POST /feedback` : noter une réponse (👍 `up` / 👎 `down`, commentaire facultatif) ;
+  `GET /feedback` (avec une clé) liste les avis, candidats au jeu de questions d’évaluation.
 """
 
 
 def _reads_open_in_schema(app: FastAPI) -> None:
     """Reads are open: the key header stays documented but optional on them (not on /jobs, the
-    status of uploads, which needs the write key)."""
+    status of uploads, nor on GET /feedback, users' ratings, which need a key)."""
     base_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = base_openapi()
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
-                is_read = (method in ("get", "head") and not path.startswith("/jobs")) or operation.get(
-                    "operationId", ""
-                ).startswith("ask")
+                is_read = (
+                    (method in ("get", "head") and not path.startswith(("/jobs", "/feedback")))
+                    or operation.get("operationId", "").startswith("ask")
+                    or (method == "post" and path == "/feedback")  # rating an answer: as /ask
+                )
                 if is_read and operation.get("security") and {} not in operation["security"]:
                     operation["security"].append({})
         return schema
@@ -107,7 +111,7 @@ def create_app(settings: Settings | None = None, service: PolicyQAService | None
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(SecurityHeaders)
     errors.install(app)
-    routers = (operations.router, questions.router, funds.router, documents.router)
+    routers = (operations.router, questions.router, funds.router, documents.router, feedback.router)
     for router in routers:
         app.include_router(router)
     # the routes' methods, for 405 answers (included routers are not flattened into app.routes)

@@ -152,16 +152,28 @@ def _relative_source(path: str, info: ValidationInfo) -> str:
 
 
 class Citation(Result):
+    """Where a passage comes from, and the reference of its document (null when unknown)."""
+
     doc_id: str
     title: str
     section_path: list[str]
-    page_start: int | None = None
-    page_end: int | None = None
+    page_start: int | None = Field(
+        default=None,
+        description="First page (from 1) of the passage in the PDF; for a text document with a PDF "
+        "version (the action plan), in that PDF: the document's metadata.pages_from names it.",
+    )
+    page_end: int | None = Field(default=None, description="Last page of the passage (same numbering).")
     start: int = Field(description="Character offset of the passage in the document's clean text.")
     end: int
     source_path: str = Field(
         default="", description="The source file: relative to the corpus folder, or uploads/<file>."
     )
+    reference: str | None = Field(
+        default=None, description="The document's official reference, e.g. COM(2020) 758 final."
+    )
+    date: str | None = Field(default=None, description="The document's date, ISO 8601 (2020-11-24).")
+    source_url: str | None = Field(default=None, description="Where the published document is (EUR-Lex...).")
+    publisher: str | None = Field(default=None, description="Who published it, e.g. Commission européenne.")
 
     _relative = field_validator("source_path")(_relative_source)
 
@@ -200,6 +212,20 @@ class CitedPassage(Result):
 class AnswerSentence(Result):
     text: str
     markers: list[int] = Field(description="Markers [n] of the passages the sentence comes from.")
+    start: int | None = Field(
+        default=None,
+        description="Offset of the sentence in the text of passage markers[0] (to highlight it).",
+    )
+    end: int | None = None
+
+
+class FundMention(Result):
+    fund: str = Field(
+        description="The label readers know (FSE+, FEDER, Erasmus+); GET /funds/{fund} resolves it."
+    )
+    id: str = Field(description="The fund's registry id.")
+    name: str
+    markers: list[int] = Field(description="Markers [n] of the passages that name the fund.")
 
 
 class GeneratedAnswer(Result):
@@ -226,6 +252,10 @@ class AskResponse(Result):
     sentences: list[AnswerSentence] = []
     message: str | None = Field(default=None, description="Plain explanation when there is no answer.")
     passages: list[CitedPassage] = []
+    funds: list[FundMention] = Field(
+        default=[],
+        description="For questions about funding: each fund the passages name, most cited first.",
+    )
     generated: GeneratedAnswer | None = None
     answerability: Answerability | None = None
     warnings: list[str] = Field(
@@ -424,3 +454,105 @@ class ReadyResponse(BaseModel):
         "start-up: answers are slower (and benchmarks not representative) while 'priming'.",
     )
     detail: str | None = None
+
+
+# --------------------------------------------------------------------------- feedback
+
+#: Longest answer and comment a rating may carry, and most passages, documents, markers.
+MAX_FEEDBACK_ANSWER_CHARS = 20_000
+MAX_FEEDBACK_COMMENT_CHARS = 2_000
+MAX_FEEDBACK_REFS = 20
+
+#: A passage or document id as the API gave it.
+RefId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+#: (Field before the validator: the other way round, JSON Schema gets "ge" for "minimum".)
+Marker = Annotated[int, Field(ge=1, le=1000), BeforeValidator(_whole_number)]
+LanguageCode = Annotated[
+    str, StringConstraints(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$")
+]
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+class FeedbackSettings(BaseModel):
+    """How the rated answer was asked for (unknown keys are ignored)."""
+
+    mode: Mode | None = None
+    top_k: Annotated[int, Field(ge=1, le=50), BeforeValidator(_whole_number)] | None = None
+    filters: Filters | None = None
+    ui_language: LanguageCode | None = Field(default=None, description="Language of the web page.")
+
+
+class FeedbackIn(BaseModel):
+    """A 👍/👎 on an answer of ``POST /ask``, with what is needed to make it a gold question."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Qu’est-ce que le Forum européen sur la migration ?",
+                    "language": "fr",
+                    "answer": "Le Forum européen sur la migration est une plateforme de dialogue. [1]",
+                    "answerable": True,
+                    "rating": "up",
+                    "comment": None,
+                    "passage_ids": ["reseaux-cooperation-ue-integration-migrants:3f2a9c1b"],
+                    "doc_ids": ["reseaux-cooperation-ue-integration-migrants"],
+                    "markers": [1],
+                    "settings": {"mode": "hybrid", "top_k": 5, "filters": None, "ui_language": "fr"},
+                }
+            ]
+        }
+    )
+
+    question: Question = Field(description="The question as asked (1-2,000 characters).")
+    language: LanguageCode | None = Field(
+        default=None, description="The question's language, as /ask gave it."
+    )
+    answer: str | None = Field(
+        default=None,
+        max_length=MAX_FEEDBACK_ANSWER_CHARS,
+        description="The answer rated, with its [n] markers; null when the service refused.",
+    )
+    answerable: StrictBool = Field(description="The answerable flag of the /ask response.")
+    rating: Literal["up", "down"]
+    comment: Annotated[str | None, AfterValidator(_blank_to_none)] = Field(
+        default=None, max_length=MAX_FEEDBACK_COMMENT_CHARS, description="Optional: what was wrong or right."
+    )
+    passage_ids: list[RefId] = Field(
+        default=[], max_length=MAX_FEEDBACK_REFS, description="Ids of the cited passages, in marker order."
+    )
+    doc_ids: list[RefId] = Field(default=[], max_length=MAX_FEEDBACK_REFS, description="Their documents.")
+    markers: list[Marker] = Field(
+        default=[], max_length=MAX_FEEDBACK_REFS, description="The [n] marker of each passage of passage_ids."
+    )
+    settings: FeedbackSettings = Field(default_factory=FeedbackSettings)
+
+
+class FeedbackCreated(BaseModel):
+    id: int
+    created_at: str = Field(description="When it was stored (UTC, ISO 8601).")
+
+
+class FeedbackOut(Result):
+    """A stored rating."""
+
+    id: int
+    created_at: str
+    question: str
+    language: str | None = None
+    answer: str | None = None
+    answerable: bool
+    rating: Literal["up", "down"]
+    comment: str | None = None
+    passage_ids: list[str] = []
+    markers: list[int] = []
+    doc_ids: list[str] = []
+    settings: dict[str, Any] = {}
+
+
+class FeedbackList(BaseModel):
+    feedback: list[FeedbackOut] = Field(description="Newest first.")
+    total: int = Field(description="Ratings stored in all.")

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from core.errors import InvalidQuestion, PolicyQAError
 from core.settings import get_settings
 from index.types import MODES
+
+if TYPE_CHECKING:  # loaded by the subcommands that use them
+    from qa.feedback import FeedbackStore, RatingFilter
 
 app = typer.Typer(help="Search and question answering over French EU policy texts.", no_args_is_help=True)
 
@@ -166,6 +170,100 @@ def evaluate(
         depth=depth,
         answers=answers,
     )
+
+
+feedback_app = typer.Typer(
+    help="Users' ratings of answers (POST /feedback): list them, export gold-set candidates.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
+
+
+def _feedback_store() -> FeedbackStore:
+    from qa.feedback import FeedbackStore
+
+    path = get_settings().feedback_path
+    if not path.is_file():
+        typer.echo(
+            f"No feedback yet: {path} does not exist (POLICYQA_FEEDBACK_DB, or POLICYQA_DATA_DIR "
+            "of the server that received the ratings).",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return FeedbackStore(path)
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[Path | None, typer.Option(help="JSONL file to write (default: standard output).")] = None,
+    rating: Annotated[str, typer.Option(help="up, down or all.")] = "all",
+    since: Annotated[
+        str | None, typer.Option(help="Only ratings received at or after this date (YYYY-MM-DD, UTC).")
+    ] = None,
+) -> None:
+    """Write ratings as gold-set candidates (JSONL, the format of evaluation/gold/).
+
+    👍 on an answer: kind "feedback", doc the document of the first cited sentence, evidence
+    the answer's sentences without their [n] markers; 👍 on a refusal: "unanswerable". These
+    lines load with `policy-qa eval --gold` as they are (export with --rating up for a file
+    that does).
+
+    👎 lines have kind "feedback-down", empty evidence and a "note" (the comment, the rejected
+    answer, its passages and settings), and are refused by the gold loader until a reviewer
+    completes them: find the right answer in the corpus, copy 1-2 verbatim evidence spans from
+    the document (or make it "unanswerable" with empty evidence), set doc, footnotes, answer
+    and a real kind, delete "note", then add the line to evaluation/gold/dev.jsonl (never to
+    validation.jsonl). 👍 lines deserve a look too: a user's 👍 is not a proof.
+    """
+    from qa.feedback import FeedbackStoreError, parse_since
+
+    if rating not in ("up", "down", "all"):
+        typer.echo("Error: --rating must be up, down or all.", err=True)
+        raise typer.Exit(2)
+    if since is not None:
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            typer.echo(f"Error: --since: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    store = _feedback_store()
+    try:
+        if out is None:
+            counts = store.export(sys.stdout, rating=cast("RatingFilter", rating), since=since)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8") as handle:
+                counts = store.export(handle, rating=cast("RatingFilter", rating), since=since)
+    except FeedbackStoreError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    where = f" to {out}" if out is not None else ""
+    typer.echo(
+        f"Wrote {counts['ready'] + counts['review']} lines{where}: {counts['ready']} load as gold "
+        f"questions, {counts['review']} need a reviewer (kind feedback-down/feedback-review, see --help).",
+        err=True,
+    )
+
+
+@feedback_app.command("list")
+def feedback_list(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """The latest ratings, newest first: id, time, rating, question, comment."""
+    from qa.feedback import FeedbackStoreError
+
+    store = _feedback_store()
+    try:
+        records, total = store.list(limit=limit, offset=offset), store.count()
+    except FeedbackStoreError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for r in records:
+        thumb = "👍" if r.rating == "up" else "👎"
+        comment = f"  « {r.comment} »" if r.comment else ""
+        typer.echo(f"{r.id:>6} {r.created_at[:19]} {thumb} [{r.language or '?'}] {r.question[:100]}{comment}")
+    typer.echo(f"{len(records)} of {total} ratings.", err=True)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,11 @@ class Settings(BaseSettings):
         "answering) before it is stopped with a 503.",
     )
 
+    feedback_db: Path | None = Field(
+        default=None,
+        description="SQLite file of the users' ratings of answers (default: <data_dir>/feedback.sqlite3).",
+    )
+
     # optional generator (OpenAI-compatible endpoint: Ollama, vLLM, Albert...)
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -149,6 +154,11 @@ class Settings(BaseSettings):
     def manifest_path(self) -> Path:
         """The embedded documents manifest (SQLite), beside the shard."""
         return self.data_dir / "edge" / f"{self.qdrant_collection}.documents.sqlite3"
+
+    @property
+    def feedback_path(self) -> Path:
+        """The users' ratings of answers (SQLite, ``qa/feedback.py``): candidates for the gold set."""
+        return self.feedback_db or self.data_dir / "feedback.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:
