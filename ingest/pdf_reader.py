@@ -64,6 +64,8 @@ _MARGIN_ZONE = 0.1
 _REPEAT_SHARE = 0.5
 #: A document with fewer visible characters than this is taken as scanned images.
 _MIN_TEXT_CHARS = 20
+#: Control characters (NUL...) a damaged or odd font map can decode to: never text.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 # ---------------------------------------------------------------------------- layout
@@ -184,7 +186,7 @@ def _page_runs(page) -> list[_Run]:
     runs: list[_Run] = []
 
     def visit(text: str, cm: list[float], tm: list[float], font: dict | None, size: float) -> None:
-        text = text.replace("\n", "").replace("\r", "")
+        text = _CONTROL_RE.sub("", text.replace("\n", "").replace("\r", ""))
         if not text:
             return
         m = _multiply(list(tm), list(cm))

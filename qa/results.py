@@ -6,6 +6,7 @@ these objects' attributes), so the QA layer knows nothing of HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,19 +30,45 @@ class AskQuery:
     generate: bool | None = None  # None: generate when an LLM endpoint is configured
 
 
+#: The document's own fields every citation carries (``corpus/sources.json``; None when unknown).
+SOURCE_FIELDS = ("reference", "date", "source_url", "publisher")
+
+
 @dataclass
 class Citation:
+    """Where a passage comes from: its document, its place in it, and how to cite the document.
+
+    ``reference``, ``date``, ``source_url`` and ``publisher`` belong to the document, not the
+    passage: they are kept once per document, in its manifest record (``metadata``, written
+    from sources.json at indexing), and copied here when a citation is made (``of``'s
+    ``source``). Stored in every passage's payload instead, they would repeat ~150 bytes a
+    passage and change every passage's fingerprint (so re-embed the document) whenever a
+    date or address in sources.json is corrected; read from the manifest, one lookup per
+    cited document, indexes built before these fields existed cite them too.
+    """
+
     doc_id: str
     title: str
     section_path: list[str]
     start: int  # character offsets of the passage in the document's clean text
     end: int
-    page_start: int | None = None
+    page_start: int | None = None  # pages (from 1) of the PDF, or of the PDF version of a text
     page_end: int | None = None
     source_path: str = ""
+    reference: str | None = None  # the document's official reference: "COM(2020) 758 final"
+    date: str | None = None  # its date of adoption or publication, ISO 8601: "2020-11-24"
+    source_url: str | None = None  # where the published document is (EUR-Lex...)
+    publisher: str | None = None  # "Commission européenne"
 
     @classmethod
-    def of(cls, p: Passage) -> Citation:
+    def of(cls, p: Passage, source: Mapping[str, Any] | None = None) -> Citation:
+        """``source``: the document's metadata (its manifest record's), for :data:`SOURCE_FIELDS`."""
+        source = source or {}
+
+        def field_of(name: str) -> str | None:
+            value = source.get(name)
+            return None if value is None or value == "" else str(value)
+
         return cls(
             doc_id=p.doc_id,
             title=p.title,
@@ -51,6 +78,10 @@ class Citation:
             page_start=p.page_start,
             page_end=p.page_end,
             source_path=p.source_path,
+            reference=field_of("reference"),
+            date=field_of("date"),
+            source_url=field_of("source_url"),
+            publisher=field_of("publisher"),
         )
 
 
@@ -88,15 +119,19 @@ class CitedPassage:
     cited_by: list[PassageRef] = field(default_factory=list)
 
     @classmethod
-    def from_hit(cls, hit: Hit, marker: int) -> CitedPassage:
+    def from_hit(
+        cls, hit: Hit, marker: int, sources: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> CitedPassage:
+        """``sources``: each cited document's metadata by doc_id (see :class:`Citation`)."""
         p = hit.passage
+        sources = sources or {}
         return cls(
             marker=marker,
             id=p.id,
             kind=p.kind,
             text=p.text,
             score=hit.score,
-            citation=Citation.of(p),
+            citation=Citation.of(p, sources.get(p.doc_id)),
             dense_score=hit.dense_score,
             sparse_score=hit.sparse_score,
             footnotes=[FootnoteRef(f.number, f.text, list(f.urls)) for f in p.footnotes],
@@ -104,7 +139,7 @@ class CitedPassage:
             legal_refs=list(p.legal_refs),
             urls=list(p.urls),
             language=p.language,
-            cited_by=[PassageRef(c.id, c.text, Citation.of(c)) for c in hit.cited_by],
+            cited_by=[PassageRef(c.id, c.text, Citation.of(c, sources.get(c.doc_id))) for c in hit.cited_by],
         )
 
 
@@ -112,6 +147,19 @@ class CitedPassage:
 class AnswerSentence:
     text: str
     markers: list[int]  # [n] of the passages the sentence comes from
+    # where the sentence sits in the text of passage markers[0], so a page can highlight it
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass
+class FundMention:
+    """A fund named by the passages of an answer, and which of them name it ([n] markers)."""
+
+    fund: str  # the label a reader knows: the acronym in the corpus's language (FSE+, FEDER), else the name
+    id: str  # the registry id (GET /funds/{id})
+    name: str
+    markers: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -141,6 +189,8 @@ class Answer:
     sentences: list[AnswerSentence] = field(default_factory=list)
     message: str | None = None  # plain explanation when there is no answer
     passages: list[CitedPassage] = field(default_factory=list)
+    # for questions about funding: each fund the passages name (empty for other questions)
+    funds: list[FundMention] = field(default_factory=list)
     generated: GeneratedAnswer | None = None
     answerability: Answerability | None = None
     warnings: list[str] = field(default_factory=list)

@@ -28,10 +28,12 @@ from ingest.funds import Fund, FundRegistry, resolve
 from ingest.readers import SUPPORTED, read_bytes
 from qa import budget
 from qa.answer import ExtractiveAnswerer, message_for
+from qa.funding import asks_about_funding, fund_mentions
 from qa.generator import AnswerGenerator
 from qa.jobs import Job, JobConflict, JobQueue
 from qa.questions import clean_question
 from qa.results import (
+    SOURCE_FIELDS,
     Answer,
     AnswerCacheState,
     AskQuery,
@@ -221,6 +223,7 @@ class PolicyQAService:
         t0 = time.perf_counter()
         budget.check("retrieval")  # the request's time budget (qa/budget.py): stop between stages
         language = detect_language(question)
+        funding = asks_about_funding(question)
         mode: Mode = request.mode or self.settings.default_mode
         # the decision reads the same number of passages whatever top_k the caller wants back
         depth = max(request.top_k, self.answerer.candidate_passages)
@@ -240,10 +243,11 @@ class PolicyQAService:
             language=language,
             max_marker=request.top_k,
             query_embedding=query_embedding,
+            funding=funding,
         )["answer"]
         hits = hits[: request.top_k]
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
-        passages = [CitedPassage.from_hit(hit, marker) for marker, hit in enumerate(hits, start=1)]
+        passages = self._cite(hits)
         response = Answer(
             question=question,
             language=language,
@@ -253,6 +257,7 @@ class PolicyQAService:
             sentences=extract.answer_sentences(),
             message=None if extract.answerable else message_for(language),
             passages=passages,
+            funds=fund_mentions(passages) if funding else [],
             answerability=extract.decision_model(),
         )
         wants_llm = request.generate if request.generate is not None else self._generator is not None
@@ -291,8 +296,22 @@ class PolicyQAService:
         return SearchResult(
             query=query,
             mode=mode,
-            passages=[CitedPassage.from_hit(h, i) for i, h in enumerate(hits, start=1)],
+            passages=self._cite(hits),
         )
+
+    def _cite(self, hits: list[Hit]) -> list[CitedPassage]:
+        """The hits as cited passages, markers [1], [2]... in order, each citation carrying its
+        document's reference, date, address and publisher (see qa.results.Citation)."""
+        doc_ids = {h.passage.doc_id for h in hits} | {c.doc_id for h in hits for c in h.cited_by}
+        sources = {doc_id: self._document_source(doc_id) for doc_id in sorted(doc_ids)}
+        return [CitedPassage.from_hit(h, marker, sources) for marker, h in enumerate(hits, start=1)]
+
+    def _document_source(self, doc_id: str) -> dict[str, Any]:
+        """The citation fields of a document's manifest record (empty when it has none):
+        one small lookup per cited document (SQLite, or the server's manifest collection)."""
+        record = self.indexer.manifest.get(doc_id) or {}
+        metadata = record.get("metadata") or {}
+        return {name: metadata[name] for name in SOURCE_FIELDS if name in metadata}
 
     # ------------------------------------------------------------------ funds
 
@@ -340,8 +359,8 @@ class PolicyQAService:
         notes = [h for h in hits if h.passage.kind == "footnote"]
         return FundDetail(
             fund=self._fund_summary(registry.by_id[fund_id]),
-            passages=[CitedPassage.from_hit(h, i) for i, h in enumerate(body, start=1)],
-            footnotes=[CitedPassage.from_hit(h, i) for i, h in enumerate(notes, start=1)],
+            passages=self._cite(body),
+            footnotes=self._cite(notes),
         )
 
     # ------------------------------------------------------------------ documents
@@ -362,7 +381,7 @@ class PolicyQAService:
         hits = self.retriever.get_document_passages(doc_id)
         return DocumentDetail(
             document=DocumentInfo.from_record(record),
-            passages=[CitedPassage.from_hit(h, i) for i, h in enumerate(hits, start=1)],
+            passages=self._cite(hits),
         )
 
     def known_documents(self, doc_ids: list[str]) -> list[str]:

@@ -85,7 +85,9 @@ def test_ask_french_question_gives_cited_extractive_answer(client: TestClient):
         (marker,) = sentence["markers"]
         assert marker in markers
         assert sentence["text"] in body["passages"][marker - 1]["text"]  # the quote is verbatim
+        assert body["passages"][marker - 1]["text"][sentence["start"] : sentence["end"]] == sentence["text"]
         assert f"[{marker}]" in body["answer"]
+    assert body["funds"] == []  # not a question about funding
     first = body["passages"][0]["citation"]
     assert first["doc_id"] in {PLAN, WEB} and first["title"]
     assert body["answerability"]["signals"]["best_sentence"] > 0
@@ -101,6 +103,34 @@ def test_ask_in_english_answers_from_french_text(client: TestClient):
     body = r.json()
     assert body["answerable"] is True and body["language"] == "en"
     assert "2016" in body["answer"]
+
+
+def test_a_funding_question_lists_every_fund_its_passages_name(client: TestClient):
+    body = client.post(
+        "/ask",
+        json={"question": "Quels fonds européens soutiennent l’intégration des migrants ?", "top_k": 5},
+    ).json()
+    assert body["answerable"] is True
+    labels = [f["fund"] for f in body["funds"]]
+    assert {"FAM", "FSE+", "FEDER"} <= set(labels), labels
+    for mention in body["funds"]:
+        assert mention["markers"] and client.get(f"/funds/{mention['fund']}").status_code == 200
+        for marker in mention["markers"]:
+            assert mention["id"] in body["passages"][marker - 1]["funds"]
+    # the answer names more than the one fund its best sentence names
+    named = {label for label in labels if label in body["answer"]}
+    assert len(named) >= 2, body["answer"]
+
+
+def test_a_question_asking_for_a_figure_the_texts_do_not_give_is_refused(client: TestClient):
+    body = client.post(
+        "/ask", json={"question": "Combien de centres ENIC-NARIC existe-t-il dans l’Union ?"}
+    ).json()
+    assert body["answerable"] is False and "figure" in body["answerability"]["reason"]
+    assert (
+        body["answerability"]["signals"]["typed_gap"] is None
+        or body["answerability"]["signals"]["typed_gap"] > 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -299,6 +329,54 @@ def test_documents_list_and_detail(client: TestClient, doc_ids):
     assert r.status_code == 404 and "GET /documents" in r.json()["error"]
 
 
+def test_citations_carry_the_documents_reference_and_pages(client: TestClient):
+    """Issue #18: every citation gives the document's reference, date, address and publisher
+    (corpus/sources.json), and the action plan's passages their page in its PDF."""
+    body = client.post(
+        "/ask",
+        json={
+            "question": "Quel rôle l’Agence des droits fondamentaux jouera-t-elle dans le suivi de l’intégration ?",
+            "filters": {"documents": [PLAN]},
+        },
+    ).json()
+    assert body["passages"]
+    for passage in body["passages"]:
+        citation = passage["citation"]
+        assert citation["doc_id"] == PLAN
+        assert citation["reference"] == "COM(2020) 758 final"
+        assert citation["date"] == "2020-11-24"
+        assert citation["source_url"].startswith("https://eur-lex.europa.eu/")
+        assert citation["publisher"] == "Commission européenne"
+        assert 1 <= citation["page_start"] <= citation["page_end"] <= 24
+        for ref in passage["cited_by"]:
+            assert ref["citation"]["reference"] == "COM(2020) 758 final"
+    # pages checked by hand on the PDF: a passage across the break of pages 22-23, a footnote of page 20
+    detail = client.get(f"/documents/{PLAN}").json()["passages"]
+    (agency,) = [
+        p for p in detail if "L’Agence des droits fondamentaux de l’Union européenne jouera" in p["text"]
+    ]
+    assert (agency["citation"]["page_start"], agency["citation"]["page_end"]) == (22, 23)
+    (note58,) = [
+        p for p in detail if p["kind"] == "footnote" and p["text"].startswith("Voir les résultats de l’Euro")
+    ]
+    assert (note58["citation"]["page_start"], note58["citation"]["page_end"]) == (20, 20)
+    assert all(p["citation"]["reference"] == "COM(2020) 758 final" for p in detail)
+    # a document with no reference in sources.json: null, not missing
+    web = client.get("/search", params={"q": "réseau européen d’intégration", "document": WEB}).json()
+    assert web["passages"]
+    for passage in web["passages"]:
+        citation = passage["citation"]
+        assert citation["reference"] is None and citation["date"] is None
+        assert citation["publisher"] == "Commission européenne" and citation["source_url"]
+        assert citation["page_start"] is None
+    # the listing shows them once per document
+    documents = {d["doc_id"]: d for d in client.get("/documents").json()["documents"]}
+    plan = documents[PLAN]
+    assert plan["metadata"]["reference"] == "COM(2020) 758 final"
+    assert plan["metadata"]["date"] == "2020-11-24" and plan["metadata"]["source_url"]
+    assert plan["pages"] == 24 and plan["metadata"]["pages_from"] == f"pdf/{PLAN}.pdf"
+
+
 def test_upload_update_and_delete_a_text_document(client: TestClient, doc_ids):
     name, data = "note-lumeville.txt", UPLOAD_TEXT.encode("utf-8")
     status, added = upload(client, name, data, content_type="text/plain")
@@ -325,6 +403,8 @@ def test_upload_update_and_delete_a_text_document(client: TestClient, doc_ids):
         ).json()
         assert body["passages"] and body["passages"][0]["citation"]["doc_id"] == doc_id
         assert body["passages"][0]["citation"]["source_path"] == f"uploads/{doc_id}.txt"
+        for field in ("reference", "date", "source_url", "publisher", "page_start", "page_end"):
+            assert body["passages"][0]["citation"][field] is None  # no sources.json entry, no PDF
     finally:
         r = client.delete(f"/documents/{doc_id}", headers=AUTH)
     assert r.status_code == 200 and r.json()["removed_points"] > 0

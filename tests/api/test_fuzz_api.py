@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from api.main import create_app
 from core.settings import Settings
@@ -76,6 +76,10 @@ def test_api_conforms_to_its_schema_and_never_fails(case: schemathesis.Case):
         # a schema-valid upload can still be an unsupported (415) or unreadable (422) file:
         # the file name and content are beyond what OpenAPI can describe
         excluded.append(positive_data_acceptance)
+    if case.query and any(value == [] for value in case.query.values()):
+        # an empty list is sent as no parameter at all: the "invalid" query schemathesis meant
+        # never reaches the server, which rightly answers the valid request it got
+        excluded.append(negative_data_rejection)
     response = case.call_and_validate(headers={"X-API-Key": KEY}, excluded_checks=excluded)
     assert response.status_code < 500, response.text[:500]
 

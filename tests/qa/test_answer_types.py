@@ -1,0 +1,85 @@
+"""Questions asking for a figure or a date, and sentences that give one (or only seem to)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answer import ExtractiveAnswerer, ScoredSentence
+from qa.answer_types import asked_type, gives
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Combien de centres ENIC-NARIC existe-t-il dans l’Union ?", "quantity"),
+        ("Quel est le taux de chômage des réfugiés ?", "quantity"),
+        ("How much ESF+ money is ring-fenced for migrant integration?", "quantity"),
+        ("What share of doctors are migrants?", "quantity"),
+        ("Wie hoch ist die Armutsgefährdungsquote?", "quantity"),
+        ("Quanti membri conta il gruppo di esperti?", "quantity"),
+        ("¿Cuántos proyectos ha financiado la iniciativa?", "quantity"),
+        ("Qual foi o orçamento do plano de ação de 2016?", "quantity"),
+        ("Hoeveel geld trekt de Commissie uit?", "quantity"),
+        ("Ile państw członkowskich należy do sieci?", "quantity"),
+        ("Quand s’est tenue la première réunion du réseau ?", "date"),
+        ("By when is the European Education Area supposed to be achieved?", "date"),
+        ("Wann findet die Evaluierung statt?", "date"),
+        ("Kiedy zostanie przyjęta europejska gwarancja dla dzieci?", "date"),
+        ("Qu’est-ce que le Forum européen sur la migration ?", None),
+        ("Quels fonds soutiennent l’intégration ?", None),
+        ("Why is integration more than a moral duty?", None),
+    ],
+)
+def test_the_asked_for_fact_is_recognised(question: str, expected: str | None) -> None:
+    assert asked_type(question) == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Environ 34 millions d’habitants de l’UE sont nés en dehors de l’UE.",
+        "40,7 % pour les femmes migrantes en 2019.",
+        "Le RAN rassemble plus de 6 000 intervenants de terrain.",
+        "Près de la moitié des migrants ont un niveau d’études moyen ou faible.",
+        "Le réseau compte 27 membres.",
+    ],
+)
+def test_sentences_giving_a_figure(sentence: str) -> None:
+    assert gives("quantity", sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Le plan d’action de 2016 a été évalué en 2020.",  # years
+        "Pour la période 2021-2027, la Commission propose un fonds.",  # a period
+        "chez les jeunes migrants (18-24 ans) nés en dehors de l’UE",  # an age range
+        "les personnes nées en dehors de l’UE-28 et la COVID-19",  # parts of names
+        "voir le document [SWD(2020) 290] et la recommandation C(2020) 6467 final",  # references
+        "Le réseau a tenu sa première réunion les 11 et 12 octobre 2016.",  # days of a month
+        "les ressortissants de pays tiers",  # "tiers" is not a fraction here
+        "Voir la section 4.2 du plan.",
+    ],
+)
+def test_sentences_that_only_seem_to_give_a_figure(sentence: str) -> None:
+    assert not gives("quantity", sentence)
+
+
+def test_dates() -> None:
+    assert gives("date", "Le réseau s’est réuni pour la première fois en octobre.")
+    assert gives("date", "Organisé en 2015, ce forum a pris la suite du précédent.")
+    assert not gives("date", "Le forum est une plateforme de dialogue.")
+
+
+def _sentence(text: str, score: float) -> ScoredSentence:
+    return ScoredSentence(text, 1, "p1", 0, len(text), score, 0.0, score)
+
+
+def test_the_sentence_giving_the_figure_leads_and_its_gap_is_measured() -> None:
+    scored = [
+        _sentence("Le réseau rassemble des praticiens de terrain.", 0.90),
+        _sentence("Il compte plus de 6 000 membres.", 0.89),
+    ]
+    ordered, gap = ExtractiveAnswerer.lead_with("quantity", scored)
+    assert ordered[0].text == scored[1].text and gap == pytest.approx(0.01)
+    assert ExtractiveAnswerer.lead_with("date", scored) == (scored, None)
