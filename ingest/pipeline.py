@@ -27,6 +27,12 @@ from ingest.readers import SUPPORTED, read_document
 log = logging.getLogger(__name__)
 
 SOURCES_FILE = "sources.json"
+#: Prefix of every uploaded document's id (the API's uploads, qa/uploads.py), reserved to them:
+#: a corpus file named ``upload-x.txt`` would otherwise share the id of an upload of ``x.txt``,
+#: and either would replace the other.
+UPLOAD_PREFIX = "upload-"
+#: What such a file's id gets in front instead.
+RESERVED_ID_PREFIX = "file-"
 _NOT_METADATA = ("file", "doc_id")
 
 
@@ -91,6 +97,8 @@ def parse_and_chunk(path: Path, doc_id: str | None = None) -> tuple[ParsedDocume
     path = Path(path)
     entry = source_entry(path) or {}
     doc = read_document(path, doc_id or entry.get("doc_id"))
+    if doc_id is None and doc.doc_id.startswith(UPLOAD_PREFIX):
+        doc.doc_id = RESERVED_ID_PREFIX + doc.doc_id
     # the curated entry wins over what the reader guessed (a PDF's own title metadata...)
     doc.metadata.update({k: v for k, v in entry.items() if k not in _NOT_METADATA and v is not None})
     if not doc.title and entry.get("title"):

@@ -19,10 +19,9 @@ import unicodedata
 from pathlib import Path
 
 from core.errors import IngestError, PolicyQAError, UnsupportedFileType
+from ingest.pipeline import UPLOAD_PREFIX
 from ingest.readers import SUPPORTED
 
-#: Prefix of every uploaded document's id.
-UPLOAD_PREFIX = "upload-"
 #: Folder name of the kept copies in cited source paths (``uploads/<file>``).
 UPLOADS_FOLDER = "uploads"
 #: Suffix of a kept copy being written (renamed once the document is indexed).

@@ -107,3 +107,16 @@ def test_parse_and_chunk_attaches_the_source_metadata():
     assert doc.metadata["source_url"] == "https://ec.europa.eu/migrant-integration/le-role-de-lue/reseaux"
     assert doc.metadata["publisher"] == "Commission européenne"
     assert passages and all(p.doc_id == doc.doc_id for p in passages)
+
+
+def test_a_file_named_like_an_upload_never_takes_an_uploads_id(tmp_path: Path):
+    """Uploads are ``upload-<name>``: a corpus file ``upload-notes.txt`` must not share the id
+    of an upload of ``notes.txt`` (either would replace the other)."""
+    from qa.uploads import upload_doc_id
+
+    path = tmp_path / "upload-notes.txt"
+    path.write_text("Le Fonds social européen plus soutient l’intégration des migrants.\n", encoding="utf-8")
+    doc, passages = parse_and_chunk(path)
+    assert doc.doc_id == "file-upload-notes" != upload_doc_id("notes.txt")
+    assert all(p.doc_id == doc.doc_id for p in passages)
+    assert parse_and_chunk(path, doc_id="upload-notes")[0].doc_id == "upload-notes"  # an upload's own
