@@ -51,6 +51,7 @@ def live_server(
     corpus = workdir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for name in [*corpus_files, "sources.json"]:
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(CORPUS / name, corpus / name)
     port = free_port()
     full_env = {
