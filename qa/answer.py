@@ -284,7 +284,7 @@ class ExtractiveAnswerer:
         keep_within: float = 0.02,
         max_answer_chars: int = 700,
         margin_weight: float = 0.5,
-        min_peak: float = 0.83,
+        min_peak: float = 0.835,
         min_coverage: float = 0.3,
         max_fund_sentences: int = 2,
         fund_within: float = 0.06,
