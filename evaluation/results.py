@@ -29,6 +29,7 @@ class EvalResult:
     answers: bool = False  # whether the answer step was run and scored
     warmup: int = WARMUP_QUESTIONS  # untimed questions per mode before the timed run
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of the run's phases
+    ingest: dict[str, Any] = field(default_factory=dict)  # what indexing before the run found and wrote
 
     @property
     def questions(self) -> int:

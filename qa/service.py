@@ -210,8 +210,10 @@ class PolicyQAService:
     # ------------------------------------------------------------------ reads
 
     @staticmethod
-    def _filters(filters: SearchFilters | None) -> SearchFilters | None:
-        """Funds named by any of their names (FSE+, ESF+...) become registry ids."""
+    def retrieval_filters(filters: SearchFilters | None) -> SearchFilters | None:
+        """The filters as ``ask`` and ``search`` hand them to the retriever: funds named by
+        any of their names (FSE+, ESF+...) become registry ids. Public for callers that
+        query the retriever directly (the evaluation runner)."""
         if filters is None or not filters.funds:
             return filters
         return replace(filters, funds=[resolve(f) or f for f in filters.funds])
@@ -231,7 +233,7 @@ class PolicyQAService:
             question,
             mode=mode,
             top_k=depth,
-            filters=self._filters(request.filters),
+            filters=self.retrieval_filters(request.filters),
             language=language,
         )
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
@@ -292,7 +294,7 @@ class PolicyQAService:
         query = clean_question(query)
         mode = mode or self.settings.default_mode
         budget.check("retrieval")
-        hits = self.retriever.search(query, mode=mode, top_k=top_k, filters=self._filters(filters))
+        hits = self.retriever.search(query, mode=mode, top_k=top_k, filters=self.retrieval_filters(filters))
         return SearchResult(
             query=query,
             mode=mode,

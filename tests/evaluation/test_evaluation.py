@@ -515,6 +515,61 @@ def test_beir_empty_title_is_not_embedded_nor_made_from_the_id() -> None:
     assert only_title.clean_text == "EU funds"
 
 
+def test_any_kind_label_in_a_gold_file_is_loaded_as_it_is(tmp_path: Path) -> None:
+    kinds = ["opinion", "Ma catégorie", "procédure/délai", "x" * 64]
+    path = tmp_path / "gold.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps({"id": f"q{i}", "lang": "fr", "question": "q", "kind": kind, "evidence": ["e"]})
+            for i, kind in enumerate(kinds)
+        ),
+        encoding="utf-8",
+    )
+    assert [q.kind for q in load_gold(path)] == kinds
+
+
+class _BatchIndexer:
+    """Records what ``index_beir`` hands to ``Indexer.ingest_many``."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[tuple]] = []
+
+    def ingest_many(self, parsed, report=None):
+        from index.indexing import DocumentResult
+
+        self.calls.append(list(parsed))
+        results = [DocumentResult(doc.doc_id, "added", len(p), 0, doc.source_path) for doc, p in parsed]
+        report.documents.extend(results)
+        report.points_written += sum(len(p) for _, p in parsed)
+        return results
+
+
+def test_index_beir_embeds_across_documents_and_never_titles_with_the_id() -> None:
+    """Documents go to the indexer in groups of ~GROUP_PASSAGES passages (full embedding
+    batches), each once and in order; an empty title stays empty all the way to the embedder."""
+    from evaluation.beir import index_beir, outcomes
+    from index.indexing import GROUP_PASSAGES
+
+    documents = [
+        BeirDocument(f"doc-{i:03d}", "" if i % 3 else "EU funds", ENGLISH[i % len(ENGLISH)])
+        for i in range(300)
+    ]
+    documents.append(BeirDocument("empty", "", ""))  # nothing to index
+    dataset = BeirDataset("x", Path("x"), documents, [], language="en")
+    indexer = _BatchIndexer()
+    report = index_beir(dataset, indexer, progress=False)
+    assert 1 < len(indexer.calls) < 300 // 4  # grouped, not one call per document
+    assert all(sum(len(p) for _, p in call) >= GROUP_PASSAGES for call in indexer.calls[:-1])
+    sent = [doc for call in indexer.calls for doc, _ in call]
+    assert [d.doc_id for d in sent] == [d.id for d in documents[:300]]
+    assert outcomes(report) == {"added": 300} and report.points_written == 300
+    for doc, passages in (pair for call in indexer.calls for pair in call):
+        if doc.title:
+            assert all(embed_context(p) == "EU funds" for p in passages)
+        else:
+            assert all(embed_context(p) == "" and doc.doc_id not in p.embed_text for p in passages)
+
+
 # --------------------------------------------------------------------------- the runner, on a stand-in service
 
 
@@ -640,6 +695,91 @@ def test_depth_below_ten_is_refused() -> None:
         evaluate(_questions(), _Service(), ["bm25"], depth=5, progress=False)
 
 
+@dataclass
+class _DocumentRetriever:
+    """Ranks one passage per document, in a fixed order of doc ids (a BEIR-like index)."""
+
+    order: list[str]
+    calls: list[tuple[str, int, str | None]] = field(default_factory=list)
+
+    def search_with_embedding(self, query, mode=None, top_k=10, filters=None, language=None):
+        self.calls.append((mode, top_k, language))
+        ranking = [_passage(f"{d}#0", f"text of {d}", doc=d) for d in self.order[:top_k]]
+        return [Hit(passage=p, score=1.0, rank=i) for i, p in enumerate(ranking, start=1)], None
+
+
+@dataclass
+class _DocumentService:
+    retriever: _DocumentRetriever
+    settings: _Settings = field(default_factory=_Settings)
+
+    def ensure_index(self) -> None:
+        return None
+
+    def ask(self, request: AskQuery) -> Answer:
+        raise AssertionError("retrieval only: the answer step must not run")
+
+
+def test_graded_qrels_are_honoured_in_ndcg_by_the_runner() -> None:
+    """A BEIR grade 2 counts twice a grade 1 in the run's nDCG, not only in ``ranking_scores``."""
+    from evaluation.runner import evaluate
+
+    def ndcg(qrels: dict[str, int]) -> float:
+        question = GoldQuestion(id="q", lang="fr", question="Quels fonds ?", kind=BEIR_KIND, qrels=qrels)
+        service = _DocumentService(_DocumentRetriever(["b", "a", "x"]))
+        result = evaluate([question], service, ["bm25"], depth=10, progress=False, warmup=1)
+        assert result.scores["bm25"][0].returned == ["b", "a", "x"]  # judged per document
+        return result.overall["bm25"]["ndcg@10"]
+
+    graded = ndcg({"a": 2, "b": 1})
+    assert graded == pytest.approx((1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3)))
+    assert graded < ndcg({"a": 1, "b": 1}) == pytest.approx(1.0)
+
+
+def test_a_question_detected_as_und_keeps_the_french_analyser() -> None:
+    """Issue 15: plain French questions were detected as 'und', and bm25 then lost the
+    French analyser. Neither the runner nor the service passes 'und'; and were it passed,
+    the query analyser stays French (French stop words and stemming)."""
+    from evaluation.runner import evaluate
+    from index.sparse import FrenchAnalyzer, FrenchSparseTextEmbedder
+
+    question = "Qu’est-ce que la fibre optique ?"
+    service = _DocumentService(_DocumentRetriever(["a"]))
+    evaluate(
+        [GoldQuestion(id="q", lang="fr", question=question, kind=BEIR_KIND, qrels={"a": 1})],
+        service,
+        ["bm25"],
+        depth=10,
+        progress=False,
+        warmup=1,
+    )
+    assert {lang for _, _, lang in service.retriever.calls} == {CORPUS_LANGUAGE}
+    embedder = FrenchSparseTextEmbedder()
+    und = embedder.run(question, language="und")["sparse_embedding"]
+    french = embedder.run(question, language=CORPUS_LANGUAGE)["sparse_embedding"]
+    assert und.indices == french.indices and und.values == french.values
+    terms = FrenchAnalyzer().terms(question)
+    assert terms and not {"que", "la", "est", "qu"} & set(terms)  # French stop words dropped
+    assert any(t.startswith("optiqu") for t in terms)
+
+
+def test_the_runner_normalises_filters_through_the_public_service_method() -> None:
+    from evaluation.runner import _Retrieval
+    from index.types import SearchFilters
+    from qa.service import PolicyQAService
+
+    filters = SearchFilters(funds=["ESF+"])
+    expected = PolicyQAService.retrieval_filters(filters)
+    assert expected is not None and expected.funds != ["ESF+"]  # a fund name becomes its registry id
+
+    class Service:
+        retriever = None
+        retrieval_filters = staticmethod(PolicyQAService.retrieval_filters)
+
+    assert _Retrieval(Service(), filters, CORPUS_LANGUAGE).filters == expected
+    assert _Retrieval(_Service(), filters, CORPUS_LANGUAGE).filters == filters  # a service without it
+
+
 # --------------------------------------------------------------------------- the real service
 
 
@@ -745,6 +885,7 @@ def test_eval_command_end_to_end_retrieval_only(indexed, tmp_path: Path) -> None
     data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert data["modes"] == ["bm25", "dense", "hybrid"] and data["depth"] == 100 and data["answers"] is False
     assert data["questions"] == len(load_gold(GOLD_VALIDATION))
+    assert {"read", "load_models", "index", "warm_up", "questions", "scoring"} <= set(data["seconds"])
     for mode in data["modes"]:
         overall = data["overall"][mode]
         for name in ("hit@5", "mrr@10", "ndcg@10", "recall@100", "map@100", "retrieve_median_ms"):
@@ -754,3 +895,23 @@ def test_eval_command_end_to_end_retrieval_only(indexed, tmp_path: Path) -> None
     assert "recall@100" in markdown and "MAP@100" in markdown and "retrieval p95" in markdown
     for name in ("metrics_by_mode.png", "by_language.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_eval_command_on_a_beir_folder_reports_its_ingest(indexed, tmp_path: Path) -> None:
+    """`policy-qa eval` on a BEIR folder: retrieval only, indexing timed and counted apart."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    run = CliRunner().invoke(
+        app, ["eval", "--gold", str(BEIR_MINI), "--modes", "bm25,hybrid", "--out", str(tmp_path)]
+    )
+    assert run.exit_code == 0, run.output
+    assert "retrieval only" in run.output
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert data["answers"] is False and data["questions"] == 4
+    ingest = data["ingest"]
+    assert ingest["documents"] == 8 and ingest["passages"] >= 8
+    assert sum(ingest["outcomes"].values()) == 8  # added on a first run, unchanged after
+    assert {"read", "load_models", "index", "questions", "scoring"} <= set(data["seconds"])
