@@ -19,6 +19,7 @@ import csv
 import json
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -238,41 +239,27 @@ def beir_settings(dataset: BeirDataset, base: Settings | None = None) -> Setting
 def index_beir(dataset: BeirDataset, indexer: Any, progress: bool = True) -> IngestReport:
     """Chunk and index every document; unchanged documents are skipped by the indexer.
 
-    Documents go to :meth:`Indexer.ingest_many` in groups of about ``GROUP_PASSAGES``
-    passages, so the model embeds full batches across document boundaries: a BEIR document
+    Documents go to :meth:`Indexer.ingest_stream`, which indexes them in groups of about
+    ``GROUP_PASSAGES`` passages, so the model embeds full batches across document boundaries: a BEIR document
     is one or two passages, and one ``ingest_parsed`` call per document ran the model in
     batches of one or two (issue 15: 9 passages/s where full batches give 25).
     """
-    import time
-
-    from tqdm.auto import tqdm
-
-    from index.indexing import GROUP_PASSAGES
-
     report = IngestReport()
-    group: list[tuple[ParsedDocument, list[Passage]]] = []
-    size = 0
-    with tqdm(
-        total=len(dataset.documents), desc=f"indexing {dataset.name}", unit="doc", disable=not progress
-    ) as bar:
+
+    def parsed() -> Iterator[tuple[ParsedDocument, list[Passage]] | None]:
         for doc in dataset.documents:
             if not (doc.text or doc.title):
-                bar.update()
+                yield None
                 continue
             t0 = time.perf_counter()
-            parsed = to_parsed_document(doc, dataset)
-            passages = chunk_document(parsed)
+            document = to_parsed_document(doc, dataset)
+            passages = chunk_document(document)
             report.timings["parse"] += time.perf_counter() - t0
-            group.append((parsed, passages))
-            size += len(passages)
-            if size >= GROUP_PASSAGES:
-                indexer.ingest_many(group, report)
-                bar.update(len(group))
-                group, size = [], 0
-        if group:
-            indexer.ingest_many(group, report)
-            bar.update(len(group))
-    return report
+            yield document, passages
+
+    return indexer.ingest_stream(
+        parsed(), len(dataset.documents), report, progress, desc=f"indexing {dataset.name}", unit="doc"
+    )
 
 
 def outcomes(report: IngestReport) -> dict[str, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -139,7 +140,29 @@ class Indexer:
     def ingest_paths(
         self, paths: list[Path], report: IngestReport | None = None, progress: bool = False
     ) -> IngestReport:
-        """Parse files and index them in groups of about :data:`GROUP_PASSAGES` passages.
+        """Parse files and index them in groups (:meth:`ingest_stream`)."""
+        report = report or IngestReport()
+
+        def parsed() -> Iterator[tuple[ParsedDocument, list[Passage]]]:
+            for path in paths:
+                t0 = time.perf_counter()
+                item = parse_and_chunk(path)
+                report.timings["parse"] += time.perf_counter() - t0
+                yield item
+
+        return self.ingest_stream(parsed(), len(paths), report, progress and len(paths) > 1)
+
+    def ingest_stream(
+        self,
+        documents: Iterable[tuple[ParsedDocument, list[Passage]] | None],
+        total: int,
+        report: IngestReport | None = None,
+        progress: bool = False,
+        desc: str = "ingest",
+        unit: str = "file",
+    ) -> IngestReport:
+        """Index parsed documents in groups of about :data:`GROUP_PASSAGES` passages (``None``:
+        an input skipped, counted by the progress bar only).
 
         Passages of several documents are embedded together: one document of a BEIR folder is
         one or two passages, and embedding them one document at a time ran at a third of the
@@ -148,15 +171,13 @@ class Indexer:
         report = report or IngestReport()
         group: list[tuple[ParsedDocument, list[Passage]]] = []
         size = 0
-        with tqdm(
-            total=len(paths), unit="file", desc="ingest", disable=not progress or len(paths) < 2
-        ) as bar:
-            for path in paths:
-                t0 = time.perf_counter()
-                doc, passages = parse_and_chunk(path)
-                report.timings["parse"] += time.perf_counter() - t0
-                group.append((doc, passages))
-                size += len(passages)
+        with tqdm(total=total, unit=unit, desc=desc, disable=not progress) as bar:
+            for item in documents:
+                if item is None:
+                    bar.update()
+                    continue
+                group.append(item)
+                size += len(item[1])
                 if size >= GROUP_PASSAGES:
                     self.ingest_many(group, report)
                     bar.update(len(group))

@@ -45,6 +45,7 @@ from evaluation.metrics import (
 )
 from evaluation.report import render_markdown
 from index.documents import embed_context
+from index.indexing import Indexer
 from index.types import Hit
 from ingest.chunker import chunk_document
 from ingest.models import Passage
@@ -529,7 +530,10 @@ def test_any_kind_label_in_a_gold_file_is_loaded_as_it_is(tmp_path: Path) -> Non
 
 
 class _BatchIndexer:
-    """Records what ``index_beir`` hands to ``Indexer.ingest_many``."""
+    """Records what ``index_beir`` hands to ``Indexer.ingest_many`` (the grouping is the real
+    ``Indexer.ingest_stream``; only the embedding and writing are left out)."""
+
+    ingest_stream = Indexer.ingest_stream
 
     def __init__(self) -> None:
         self.calls: list[list[tuple]] = []
