@@ -431,7 +431,7 @@ class ExtractiveAnswerer:
         the best on the dev split (12 questions), the near misses 0.03 to 0.09 below or nowhere."""
         pool = [s for s in scored if max_marker is None or s.marker <= max_marker]
         typed = next((s for s in pool if gives(expected, s.text)), None)
-        if typed is None or not pool:
+        if typed is None:  # also when the pool is empty
             return scored, None
         gap = pool[0].score - typed.score
         return [typed, *(s for s in scored if s is not typed)], gap
