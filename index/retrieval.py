@@ -8,6 +8,7 @@ that cite it, so a user who finds "the footnote with the link" also sees what it
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -113,10 +114,30 @@ def by_best_sentence(
     return sorted(rescored, key=lambda x: x[1], reverse=True)
 
 
+#: Searches run again when a passage they ranked was deleted before its payload was read.
+READ_ATTEMPTS = 3
+
+
+def consistent_read(attempt: Callable[[], tuple[list[Document], int]]) -> list[Document]:
+    """The documents of the first ``attempt`` whose payload read found all it ranked.
+
+    Rankings are ids only and payloads are read after (see :class:`HybridRetriever`), so a
+    re-ingest that replaces a document's passages between the two leaves the ranking pointing
+    at deleted points. Its new passages are written before the old are deleted, so searching
+    again finds them; a ranking still short after a few attempts is returned as read.
+    """
+    documents: list[Document] = []
+    for _ in range(READ_ATTEMPTS):
+        documents, ranked = attempt()
+        if len(documents) == ranked:
+            break
+    return documents
+
+
 def _scored(store: PassageStore, ranking: list[tuple[str, float]]) -> list[Document]:
-    """The payloads of a ranking (one read for all), with their scores."""
+    """The payloads of a ranking (one read for all), with their scores; ids deleted since the
+    search are left out (:func:`consistent_read` searches again)."""
     scores = dict(ranking)
-    # a point deleted between the two calls is left out
     return [replace(doc, score=scores[doc.id]) for doc in store.retrieve([i for i, _ in ranking])]
 
 
@@ -135,9 +156,13 @@ class DenseRetriever:
         self, query_embedding: list[float], filters: dict[str, Any] | None = None, top_k: int = 10
     ) -> dict[str, list[Document]]:
         depth = max(top_k, self.depth) if self.sentence_weight > 0 else top_k
-        (ranking,) = self.document_store.search_ids([DenseQuery(query_embedding, depth, filters)])
-        ranking = by_best_sentence(self.document_store, query_embedding, ranking, self.sentence_weight)
-        return {"documents": _scored(self.document_store, ranking[:top_k])}
+
+        def attempt() -> tuple[list[Document], int]:
+            (ranking,) = self.document_store.search_ids([DenseQuery(query_embedding, depth, filters)])
+            ranking = by_best_sentence(self.document_store, query_embedding, ranking, self.sentence_weight)
+            return _scored(self.document_store, ranking[:top_k]), len(ranking[:top_k])
+
+        return {"documents": consistent_read(attempt)}
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
@@ -163,8 +188,12 @@ class SparseRetriever:
     def run(
         self, query_sparse_embedding: SparseEmbedding, filters: dict[str, Any] | None = None, top_k: int = 10
     ) -> dict[str, list[Document]]:
-        (ranking,) = self.document_store.search_ids([SparseQuery(query_sparse_embedding, top_k, filters)])
-        return {"documents": _scored(self.document_store, ranking)}
+
+        def attempt() -> tuple[list[Document], int]:
+            (ranking,) = self.document_store.search_ids([SparseQuery(query_sparse_embedding, top_k, filters)])
+            return _scored(self.document_store, ranking), len(ranking)
+
+        return {"documents": consistent_read(attempt)}
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(self, document_store=self.document_store.to_dict())
@@ -201,6 +230,19 @@ class HybridRetriever:
         filters: dict[str, Any] | None = None,
         top_k: int = 10,
     ) -> dict[str, list[Document]]:
+        return {
+            "documents": consistent_read(
+                lambda: self._attempt(query_embedding, query_sparse_embedding, filters, top_k)
+            )
+        }
+
+    def _attempt(
+        self,
+        query_embedding: list[float],
+        query_sparse_embedding: SparseEmbedding,
+        filters: dict[str, Any] | None,
+        top_k: int,
+    ) -> tuple[list[Document], int]:
         depth = max(top_k, self.depth)
         dense, sparse = self.document_store.search_ids(
             [DenseQuery(query_embedding, depth, filters), SparseQuery(query_sparse_embedding, depth, filters)]
@@ -232,7 +274,7 @@ class HybridRetriever:
             )
             for doc in self.document_store.retrieve([f.id for f in fused])
         ]
-        return {"documents": documents}
+        return documents, len(fused)
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(

@@ -68,6 +68,8 @@ from index.stores.base import (
 _SCROLL_PAGE = 1_000
 #: Point id -> Document.id entries kept for payload-free search before the cache starts over.
 _ID_CACHE_MAX = 500_000
+# searches run again when a point they found was deleted before it was read (a re-ingest)
+_READ_ATTEMPTS = 3
 
 EdgeFilter = edge.Filter
 EdgeCondition = edge.FieldCondition | edge.Filter
@@ -468,14 +470,20 @@ class EdgeDocumentStore:
         No payload is read: fusion needs ids and scores only, and reading 2 x depth payloads to
         keep 10 cost more than the searches (the same reason as ``HybridRetriever``). Point ids
         map back to Document ids through a cache filled on first sight from the ``id`` payload
-        field alone. A point deleted between the search and that read is left out.
+        field alone. A point deleted between the search and that read (a re-ingest replacing a
+        document's passages) makes the batch run again, so the ranking holds the new points
+        rather than losing the old ones; after a few attempts it is left out.
         """
         if not requests:
             return []
         batch = edge.QueryBatchRequest([self._request(q, with_payload=False) for q in requests])
-        results = self.shard.query_batch(batch)
-        known = self._doc_ids
-        learned = self._learn_doc_ids({p.id for ranking in results for p in ranking if p.id not in known})
+        for _ in range(_READ_ATTEMPTS):
+            results = self.shard.query_batch(batch)
+            known = self._doc_ids
+            unknown = {p.id for ranking in results for p in ranking if p.id not in known}
+            learned = self._learn_doc_ids(unknown)
+            if len(learned) == len(unknown):
+                break  # else a point was deleted between the search and the read: search again
         rankings: list[list[tuple[str, float]]] = []
         for ranking in results:
             pairs = []

@@ -278,6 +278,48 @@ def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
         assert sorted(stored) == sorted(p.id for p in parse_and_chunk(page)[1])
 
 
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_a_reingest_between_search_and_payload_read_is_searched_again(tmp_path: Path, mode: str):
+    """The window the concurrent test above hits once in a thousand searches, opened on purpose:
+    the document is replaced after its old points were ranked and before their payloads are read."""
+    from index.indexing import Indexer
+    from index.retrieval import Retriever
+    from index.types import SearchFilters
+
+    page = tmp_path / "reseaux.txt"
+    original = WEB.read_text(encoding="utf-8")
+    page.write_text(original, encoding="utf-8")
+    settings = isolated_settings(tmp_path / "data", corpus_dir=tmp_path)
+    with own_store(settings):
+        indexer = Indexer(settings)
+        indexer.ingest_paths([page])
+        retriever = Retriever(settings)
+        store = retriever.store
+        read_payloads = store.retrieve
+        replaced: list[str] = []
+
+        def reingest_then_read(ids: list[str]) -> list:
+            if not replaced:
+                page.write_text(original.replace("migrants", "personnes migrantes"), encoding="utf-8")
+                replaced.append(indexer.ingest_paths([page]).documents[0].outcome)
+            return read_payloads(ids)
+
+        store.retrieve = reingest_then_read  # type: ignore[method-assign]
+        try:
+            hits = retriever.search(
+                "réseau européen d’intégration",
+                mode=mode,
+                top_k=5,
+                filters=SearchFilters(doc_ids=["reseaux"]),
+            )
+        finally:
+            del store.retrieve
+        assert replaced == ["updated"]
+        current = {p.id for p in parse_and_chunk(page)[1]}
+        assert len(hits) == 5
+        assert {h.passage.id for h in hits} <= current, "a passage of the replaced version was cited"
+
+
 # --------------------------------------------------------------------------- restart
 
 
