@@ -9,7 +9,9 @@ server (a server shard snapshot unpacks into an Edge folder) without a schema ch
 * point id: ``convert_id(Document.id)`` (uuid5 in qdrant-haystack's namespace);
 * payload: ``Document.to_dict(flatten=False)`` without the embeddings, so ``{"id", "content",
   "blob", "meta": {...}, "score": None}``, and filters address ``meta.doc_id`` as a path;
-* vectors: dense ``"text-dense"`` (cosine), sparse ``"text-sparse"`` (IDF modifier).
+* vectors: dense ``"text-dense"`` (cosine), sparse ``"text-sparse"`` (IDF modifier), and the
+  sentence multivector ``"text-sentences"`` (MaxSim; no graph, on disk: see
+  :meth:`EdgeDocumentStore._config` for the layout and its measured memory).
 
 The conversion itself is qdrant-haystack's (:func:`convert_haystack_documents_to_qdrant_points`),
 imported rather than copied, so the two stores cannot drift apart.
@@ -34,12 +36,14 @@ and ``tests/index/test_edge_store.py``):
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock
 from typing import Any
 
 import qdrant_edge as edge
@@ -70,6 +74,10 @@ _SCROLL_PAGE = 1_000
 _ID_CACHE_MAX = 500_000
 # searches run again when a point they found was deleted before it was read (a re-ingest)
 _READ_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
+#: Shard folders already told that their segments keep the layout before #14 (once per process).
+_WARNED_LAYOUT: set[Path] = set()
 
 EdgeFilter = edge.Filter
 EdgeCondition = edge.FieldCondition | edge.Filter
@@ -267,25 +275,46 @@ class EdgeDocumentStore:
         # candidate costs as much as reading the whole payload. The map never goes stale: a point
         # id is a function of the Document id.
         self._doc_ids: dict[uuid.UUID, str] = {}
+        self._ready = Event()  # cleared while optimize() closes and loads the shard again
+        self._ready.set()
         self._shard: edge.EdgeShard | None = self._open()
         self._ensure_payload_indexes()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def _config(self) -> edge.EdgeConfig:
-        return edge.EdgeConfig(
-            vectors={
-                DENSE_VECTORS_NAME: edge.EdgeVectorParams(
-                    size=self.embedding_dim, distance=edge.Distance.Cosine
-                ),
-                SENTENCE_VECTORS_NAME: edge.EdgeVectorParams(
-                    size=self.embedding_dim,
-                    distance=edge.Distance.Cosine,
-                    multivector_config=edge.MultiVectorConfig(edge.MultiVectorComparator.MaxSim),
-                ),
-            },
-            sparse_vectors={SPARSE_VECTORS_NAME: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
-        )
+        """The shard's layout (issue #14: peak RSS at 1M passages).
+
+        * ``text-dense``: Float32 in RAM (``Memory.Cached``, the default) with its HNSW graph, so
+          dense and hybrid latencies are those of before;
+        * ``text-sentences`` (MaxSim multivector, ~2.5 vectors a passage, ~3.8 GB of float32 at
+          1M): no HNSW graph (``m=0``) and kept on disk (``Memory.Cold``: mmap'd, pages read on
+          demand). It is only ever scored by :class:`SentenceQuery` over <= 50 given ids, which
+          reads those ids' vectors: a graph is never used and RAM residence buys nothing.
+          Float32 is kept: Float16 moves MaxSim scores by up to ~5e-5, and rankings must not move;
+        * ``text-sparse``: IDF, its inverted index in RAM (the default); payload on disk (the
+          default, ``Memory.Cold``).
+
+        Measured on bare shards of random points in this schema (``benchmarks/edge_memory.py``,
+        2 cores shared with other runs, so times are upper bounds), against the layout before
+        #14 (every vector with a graph and in RAM):
+
+        * optimize() at 100k points: 956 s -> 77-203 s (m=0; the sentence graph was most of it);
+        * a serving process: -435 MB at 100k, -850 MB at 200k (the sentence vectors are no
+          longer read into RAM on load; ~3.7 GB at 1M);
+        * peak RSS of optimize(): 3.0 -> 2.5 GB at 100k, over 5.8 (killed; 5.1 with m=0 only) ->
+          4.8 GB at 200k, and 2.05 / 3.85 GB with ``optimize(reopen=True)``; it stays ~85 %
+          file-backed pages of the mmap'd segments (page cache), ~2.2-3x the shard's size on disk;
+        * latency: dense and sparse unchanged (0.6-0.8 ms), the 50-id re-score 0.20-0.26 ->
+          0.28-0.47 ms (its vectors come from the page cache);
+        * rankings: unchanged (the same float32 vectors; ``tests/index/test_engine_parity.py``).
+
+        A shard created with the previous layout opens with this one (qdrant-edge-py 0.9.0 checks
+        sizes, distances, datatypes and modifiers, not graphs or memory placement), answers the
+        same, and takes the new layout when optimize() next rewrites its segments: see
+        :meth:`_open`.
+        """
+        return _edge_config(self.embedding_dim, previous=False)
 
     def _holds_shard(self) -> bool:
         """A shard created here writes ``edge_config.json``; a server snapshot unpacked with
@@ -296,12 +325,74 @@ class EdgeDocumentStore:
     def _open(self) -> edge.EdgeShard:
         self.path.mkdir(parents=True, exist_ok=True)
         try:
-            if self._holds_shard():
-                # with a config, load checks it against the stored segments (dimension, modifier)
-                return edge.EdgeShard.load(str(self.path), self._config())
-            return edge.EdgeShard.create(str(self.path), self._config())
+            if not self._holds_shard():
+                return edge.EdgeShard.create(str(self.path), self._config())
+            # with a config, load checks it against the stored segments (dimension, modifier) and
+            # records it; a shard created with the layout before #14 is accepted (qdrant-edge-py
+            # 0.9.0: the HNSW and memory settings are not part of the check) and its segments
+            # take the new layout when optimize() next rewrites them
+            try:
+                shard = edge.EdgeShard.load(str(self.path), self._config())
+            except Exception as new_layout_error:
+                # should a later engine refuse the new layout on an old shard, open it as it
+                # was created rather than refuse the index; a wrong dimension fails here too
+                try:
+                    shard = edge.EdgeShard.load(
+                        str(self.path), _edge_config(self.embedding_dim, previous=True)
+                    )
+                except Exception:
+                    raise new_layout_error from None
+                log.warning(
+                    "The Edge shard in %s was opened with the layout it was created with (%s): it "
+                    "answers as before; the lighter layout of #14 (sentence vectors on disk, no "
+                    "graph) applies to shards created from now on, or once this index is rebuilt.",
+                    self.path,
+                    new_layout_error,
+                )
+                _WARNED_LAYOUT.add(self.path.resolve())
+                return shard
+            self._warn_previous_layout()
+            return shard
         except Exception as e:  # the bindings raise a bare Exception with the engine's message
             raise DocumentStoreError(f"Cannot open the Edge shard in {self.path}: {e}") from e
+
+    def previous_layout_segments(self) -> int:
+        """Segments whose sentence vectors still have the layout before #14 (an HNSW graph of
+        their own, or storage in RAM); ``optimize()`` rewrites them. Reads each ``segment.json``;
+        0 if that format is not understood."""
+        count = 0
+        for meta in (self.path / "segments").glob("*/segment.json"):
+            try:
+                vector = json.loads(meta.read_text())["config"]["vector_data"].get(SENTENCE_VECTORS_NAME)
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if not isinstance(vector, dict):
+                continue
+            index = vector.get("index") or {}
+            graph = index.get("type") == "hnsw" and (index.get("options") or {}).get("m", 0) != 0
+            in_ram = str(vector.get("storage_type", "")).startswith(("InRam", "Memory"))
+            count += graph or in_ram
+        return count
+
+    def _warn_previous_layout(self) -> None:
+        key = self.path.resolve()
+        if key in _WARNED_LAYOUT:
+            return
+        outdated = self.previous_layout_segments()
+        if outdated:
+            _WARNED_LAYOUT.add(key)
+            log.warning(
+                "The Edge shard in %s answers as before, but %d of its segments keep the layout "
+                "before #14 (sentence vectors in RAM with an HNSW graph of their own: several "
+                "times the optimize() time, more memory). The next optimize() rewrites them: `policy-qa "
+                "ingest` runs it after writing enough points (settings.optimize_after_points); "
+                'to apply it now, with the service stopped: python -c "from index.stores import '
+                "EdgeDocumentStore; EdgeDocumentStore('%s').optimize(reopen=True)\" (minutes at "
+                "1M points).",
+                self.path,
+                outdated,
+                self.path,
+            )
 
     def _ensure_payload_indexes(self) -> None:
         existing = set(self.shard.info().payload_schema)
@@ -317,9 +408,13 @@ class EdgeDocumentStore:
     @property
     def shard(self) -> edge.EdgeShard:
         """The open Edge shard, for calls the store does not wrap (facets, native fusion)."""
-        if self._shard is None:
+        shard = self._shard
+        if shard is None and not self._ready.is_set():
+            self._ready.wait()
+            shard = self._shard
+        if shard is None:
             raise EdgeStoreClosedError(f"The Edge store at {self.path} is closed.")
-        return self._shard
+        return shard
 
     def close(self) -> None:
         """Flush and release the folder (its WAL lock), so another store or process can open it.
@@ -337,7 +432,7 @@ class EdgeDocumentStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def optimize(self) -> bool:
+    def optimize(self, reopen: bool = False) -> bool:
         """Merge segments and build the HNSW and sparse indexes; blocks until done.
 
         Returns whether anything was optimised. Edge has no background optimiser: without this
@@ -346,9 +441,42 @@ class EdgeDocumentStore:
         for 100k points on 2 cores): call it after a bulk ingest of more than ~10k points, not
         from a serving process (``benchmarks/edge_optimize.py``: at 100k it takes a dense query
         from 6.9 ms to 0.8 ms; below ~5k points it has nothing to do).
+
+        ``reopen=True`` closes the shard and loads it again before and after (a load takes
+        0.3-0.6 s at 100-200k points), for a process that reads nothing meanwhile (``policy-qa
+        ingest``): a shard in use by another thread is left open (no swap), but a reader that took
+        the shard just before it is closed fails. Before: the
+        segments just written stay mapped with every page the writes touched, and optimize()
+        reads them and writes their replacement on top; letting them go first lowered the peak
+        RSS of optimize() by 430 MB (17 %) at 100k points and 1.0 GB (21 %) at 200k
+        (``benchmarks/edge_memory.py``, ``cold+reopen``). After: the replaced segments stay
+        mapped, and on disk, until the shard is closed (1.9 GB of RSS right after optimize() at
+        100k, 0.6 GB once loaded again).
         """
         with self._write_lock:
-            return bool(self.shard.optimize())
+            if reopen:
+                self._reload()
+            changed = bool(self.shard.optimize())
+            if reopen and changed:
+                self._reload()
+            return changed
+
+    def _reload(self) -> None:
+        """Close the shard and load it again (the caller holds the write lock). Readers that ask
+        for :attr:`shard` meanwhile wait for the new one. A shard in use by another thread is
+        left open (the bindings refuse to close it: "Already borrowed")."""
+        shard = self.shard
+        self._ready.clear()
+        try:
+            try:
+                shard.close()
+            except RuntimeError as e:
+                log.info("The Edge shard in %s is in use, not reloaded: %s", self.path, e)
+                return
+            self._shard = None
+            self._shard = self._open()
+        finally:
+            self._ready.set()
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(
@@ -621,3 +749,27 @@ def _edge_points(documents: list[Document]) -> list[edge.Point]:
 
 def _without(meta: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k != key} if key in meta else meta
+
+
+def _edge_config(embedding_dim: int, previous: bool = False) -> edge.EdgeConfig:
+    """The shard config (see :meth:`EdgeDocumentStore._config`); ``previous``: the one before #14
+    (every vector with default HNSW and in RAM), kept to open shards created with it."""
+    sentence: dict[str, Any] = {}
+    if not previous:
+        sentence = {
+            # m=0: no graph (ef_construct and full_scan_threshold are Qdrant's defaults, unused)
+            "hnsw_config": edge.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
+            "memory": edge.Memory.Cold,
+        }
+    return edge.EdgeConfig(
+        vectors={
+            DENSE_VECTORS_NAME: edge.EdgeVectorParams(size=embedding_dim, distance=edge.Distance.Cosine),
+            SENTENCE_VECTORS_NAME: edge.EdgeVectorParams(
+                size=embedding_dim,
+                distance=edge.Distance.Cosine,
+                multivector_config=edge.MultiVectorConfig(edge.MultiVectorComparator.MaxSim),
+                **sentence,
+            ),
+        },
+        sparse_vectors={SPARSE_VECTORS_NAME: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+    )

@@ -13,6 +13,7 @@ mode (``QdrantClient(location=":memory:")`` or ``path=``), which speaks the same
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -42,6 +43,8 @@ from index.stores.base import (
 )
 
 _SCROLL_PAGE = 256
+
+log = logging.getLogger(__name__)
 
 
 class ServerDocumentStore:
@@ -88,12 +91,16 @@ class ServerDocumentStore:
                     DENSE_VECTORS_NAME: models.VectorParams(
                         size=self.embedding_dim, distance=models.Distance.COSINE
                     ),
+                    # as on the Edge shard (EdgeDocumentStore._config, issue #14): only ever
+                    # scored over <= 50 given ids, so no HNSW graph (m=0) and stored on disk
                     SENTENCE_VECTORS_NAME: models.VectorParams(
                         size=self.embedding_dim,
                         distance=models.Distance.COSINE,
                         multivector_config=models.MultiVectorConfig(
                             comparator=models.MultiVectorComparator.MAX_SIM
                         ),
+                        hnsw_config=models.HnswConfigDiff(m=0),
+                        on_disk=True,
                     ),
                 },
                 sparse_vectors_config={
@@ -103,15 +110,39 @@ class ServerDocumentStore:
                 replication_factor=self.replicas,
             )
         if self.url:  # local mode scans payloads and warns that indexes do nothing there
-            existing = set(self.client.get_collection(self.collection).payload_schema or {})
+            info = self.client.get_collection(self.collection)
+            existing = set(info.payload_schema or {})
             for field in self.payload_fields_to_index:
                 if field not in existing:
                     self.client.create_payload_index(
                         self.collection, field, models.PayloadSchemaType.KEYWORD, wait=True
                     )
+            self._warn_previous_layout(info)
 
-    def optimize(self) -> bool:
-        """The server builds its HNSW graphs in the background by itself: nothing to do."""
+    def _warn_previous_layout(self, info: models.CollectionInfo) -> None:
+        """A collection created before #14 keeps its sentence-vector graph and RAM storage; it
+        answers the same. Changing it is left to its operator (the server then rebuilds its
+        segments in the background), so this only says how."""
+        vectors = info.config.params.vectors
+        params = vectors.get(SENTENCE_VECTORS_NAME) if isinstance(vectors, dict) else None
+        if params is None:
+            return
+        m = params.hnsw_config.m if params.hnsw_config is not None else None
+        if m == 0 and params.on_disk:
+            return
+        log.warning(
+            "Collection %r keeps the sentence-vector layout before #14 (an HNSW graph, in RAM): it "
+            "answers the same; to save the memory and indexing time, update it with "
+            "client.update_collection(%r, vectors_config={%r: models.VectorParamsDiff("
+            "hnsw_config=models.HnswConfigDiff(m=0), on_disk=True)}).",
+            self.collection,
+            self.collection,
+            SENTENCE_VECTORS_NAME,
+        )
+
+    def optimize(self, reopen: bool = False) -> bool:
+        """The server builds its HNSW graphs in the background by itself: nothing to do
+        (``reopen`` is the Edge store's; ignored)."""
         return False
 
     def close(self) -> None:

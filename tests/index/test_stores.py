@@ -8,6 +8,7 @@ switch between the Edge shard and a Qdrant server changes nothing but the engine
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -510,6 +511,165 @@ def test_open_refuses_a_second_store_or_another_dimension(tmp_path: Path) -> Non
         assert store.count_documents() == 3
 
 
+def _with_sentences(docs: list[Document], seed: int = 3) -> list[Document]:
+    """The documents with 1 to 3 sentence vectors each (``meta[SENTENCE_META]``)."""
+    from index.stores.base import SENTENCE_META
+
+    rng = np.random.default_rng(seed)
+    for i, doc in enumerate(docs):
+        dim = len(doc.embedding or [])
+        doc.meta[SENTENCE_META] = [_dense(rng, dim) for _ in range(1 + i % 3)]
+    return docs
+
+
+def _answers(store: EdgeDocumentStore, docs: list[Document]) -> list[list[tuple[str, float]]]:
+    """Dense, sparse and sentence re-score rankings (the three shapes the retrievers send)."""
+    from index.stores.base import SentenceQuery
+
+    candidates = ids_of(docs[:50])
+    queries = [DenseQuery(d.embedding, 10) for d in docs[:4]] + [
+        SparseQuery(d.sparse_embedding, 10) for d in docs[:4]
+    ]
+    sentence_queries = [SentenceQuery(d.meta["sentence_embeddings"][0], candidates) for d in docs[4:8]]
+    return store.search_ids([*queries, *sentence_queries])
+
+
+def test_a_shard_written_with_the_previous_layout_opens_and_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A shard created before #14 (the sentence vectors in RAM with an HNSW graph of their own)
+    opens with the current store, answers exactly as before, says once that optimize() would
+    rewrite it, and after optimize() has the new layout and still the same answers."""
+    import qdrant_edge
+
+    from index.stores import edge as edge_module
+
+    path = tmp_path / "shard"
+    docs = _with_sentences(small_docs(300, seed=4))
+    previous = edge_module._edge_config(8, previous=True)
+    # the store as it was: its config, with a 1 KB indexing threshold so that optimize() builds
+    # the graphs (of the sentence vectors too) on these few points, as it does at scale
+    monkeypatch.setattr(
+        EdgeDocumentStore,
+        "_config",
+        lambda self: qdrant_edge.EdgeConfig(
+            vectors=previous.vectors,
+            sparse_vectors=previous.sparse_vectors,
+            optimizers=qdrant_edge.EdgeOptimizersConfig(indexing_threshold=1),
+        ),
+    )
+    with EdgeDocumentStore(path, embedding_dim=8) as old:
+        old.write_documents(docs)
+        assert old.optimize()
+        before = _answers(old, docs)
+    monkeypatch.undo()
+    graphs = list(path.glob("segments/*/vector_index-text-sentences/*"))
+    assert graphs, "the previous layout builds a graph for the sentence vectors"
+
+    caplog.set_level("WARNING", logger="index.stores.edge")
+    caplog.clear()
+    edge_module._WARNED_LAYOUT.discard(path.resolve())
+    with EdgeDocumentStore(path, embedding_dim=8) as store:
+        assert store.count_documents() == 300
+        assert store.previous_layout_segments() >= 1
+        assert _answers(store, docs) == before
+    with EdgeDocumentStore(path, embedding_dim=8) as store:  # told once per process
+        assert _answers(store, docs) == before
+    told = [r for r in caplog.records if "layout before #14" in r.getMessage()]
+    assert len(told) == 1 and str(path) in told[0].getMessage()
+
+    with EdgeDocumentStore(path, embedding_dim=8) as store:
+        assert store.optimize()  # rewrites the segments with the new layout
+        assert _answers(store, docs) == before
+    with EdgeDocumentStore(path, embedding_dim=8) as store:  # the old segments went at close
+        assert store.previous_layout_segments() == 0
+        assert _answers(store, docs) == before
+        store.write_documents(docs[:5])  # and it takes writes
+        assert store.count_documents() == 300
+    layouts = [
+        json.loads(f.read_text())["config"]["vector_data"]["text-sentences"]
+        for f in path.glob("segments/*/segment.json")
+    ]
+    assert all(v["storage_type"] in ("Mmap", "ChunkedMmap") for v in layouts), layouts
+    assert all(v["index"]["type"] == "plain" or v["index"]["options"]["m"] == 0 for v in layouts), layouts
+
+
+def test_new_shards_keep_sentence_vectors_on_disk_without_a_graph(tmp_path: Path) -> None:
+    docs = _with_sentences(small_docs(200, seed=6))
+    with EdgeDocumentStore(tmp_path / "shard", embedding_dim=8) as store:
+        store.write_documents(docs)
+        assert store.previous_layout_segments() == 0
+        before = _answers(store, docs)
+    config = json.loads((tmp_path / "shard" / "edge_config.json").read_text())
+    sentences = config["vectors"]["text-sentences"]
+    assert sentences["hnsw_config"]["m"] == 0 and sentences["memory"] == "cold"
+    assert "memory" not in config["vectors"][DENSE_VECTORS_NAME]  # dense: in RAM (Cached)
+    with EdgeDocumentStore(tmp_path / "shard", embedding_dim=8) as store:
+        assert _answers(store, docs) == before
+
+
+def test_optimize_reopens_the_shard_and_the_replaced_segments_go(tmp_path: Path) -> None:
+    """optimize(reopen=True) closes and loads the shard around the optimisation (memory, see
+    its docstring): the replaced segments leave the folder at once, the store keeps answering."""
+    import qdrant_edge
+
+    from index.stores import edge as edge_module
+
+    path = tmp_path / "shard"
+    layout = edge_module._edge_config(8)
+    qdrant_edge.EdgeShard.create(  # a 1 KB indexing threshold: optimize() has work on 300 points
+        str(path),
+        qdrant_edge.EdgeConfig(
+            vectors=layout.vectors,
+            sparse_vectors=layout.sparse_vectors,
+            optimizers=qdrant_edge.EdgeOptimizersConfig(indexing_threshold=1),
+        ),
+    ).close()
+    docs = _with_sentences(small_docs(300, seed=2))
+    with EdgeDocumentStore(path, embedding_dim=8) as store:
+        store.write_documents(docs)
+        before = _answers(store, docs)
+        assert store.optimize(reopen=True)
+        assert len(list(path.glob("segments/*/segment.json"))) == store.shard.info().segments_count
+        for b, a in zip(before, _answers(store, docs), strict=True):
+            assert_same_ranking(b, a)  # sparse scores move in the last digits once indexed
+        store.write_documents(docs[:3])
+        assert store.count_documents() == 300
+        assert not store.optimize(reopen=False) or store.count_documents() == 300
+    with EdgeDocumentStore(path, embedding_dim=8) as store:
+        assert store.count_documents() == 300
+
+
+def test_a_shard_refusing_the_new_layout_opens_with_the_previous_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Should an engine refuse the new layout on an old shard, the index still opens, as it was."""
+    import qdrant_edge
+
+    from index.stores import edge as edge_module
+
+    path = tmp_path / "shard"
+    docs = _with_sentences(small_docs(60, seed=8))
+    with EdgeDocumentStore(path, embedding_dim=8) as store:
+        store.write_documents(docs)
+        before = _answers(store, docs)
+    load = qdrant_edge.EdgeShard.load
+
+    def refusing(folder: str, config: Any = None) -> Any:
+        if config is not None and config.vectors["text-sentences"].memory == qdrant_edge.Memory.Cold:
+            raise Exception("config is incompatible with existing segments")  # noqa: TRY002
+        return load(folder, config)
+
+    monkeypatch.setattr(qdrant_edge.EdgeShard, "load", staticmethod(refusing))
+    caplog.set_level("WARNING", logger="index.stores.edge")
+    with EdgeDocumentStore(path, embedding_dim=8) as store:
+        assert _answers(store, docs) == before
+    assert any("layout it was created with" in r.getMessage() for r in caplog.records)
+    with pytest.raises(DocumentStoreError, match="incompatible"):  # another dimension: still refused
+        EdgeDocumentStore(path, embedding_dim=16)
+    assert edge_module._edge_config(8, previous=True).vectors["text-sentences"].memory is None
+
+
 def test_close_is_idempotent_and_final(tmp_path: Path) -> None:
     store = EdgeDocumentStore(tmp_path / "shard", embedding_dim=8)
     store.close()
@@ -670,7 +830,9 @@ def test_sentence_vectors_score_a_passage_by_its_best_sentence(store) -> None:
         return [1.0 if k == i else 0.0 for k in range(8)]
 
     docs = [
-        Document(id="a", content="two sentences", embedding=unit(0), meta={SENTENCE_META: [unit(1), unit(2)]}),
+        Document(
+            id="a", content="two sentences", embedding=unit(0), meta={SENTENCE_META: [unit(1), unit(2)]}
+        ),
         Document(id="b", content="one sentence", embedding=unit(0), meta={SENTENCE_META: [unit(3)]}),
         Document(id="c", content="none", embedding=unit(0)),
     ]
