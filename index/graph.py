@@ -2,7 +2,8 @@
 
 ``Pipeline.run`` deep-copies every component's inputs, element by element with a Protocol
 ``isinstance`` check each: the 384 floats of a query embedding alone took 4.2 ms to copy, a
-quarter of an ``/ask`` request (cProfile, Python 3.11). The query graphs are acyclic chains
+quarter of an ``/ask`` request (cProfile, Python 3.11), and the passages handed from step to
+step of an ingest with their vectors 4.6 s of a 62 s BEIR ingest. The graphs are acyclic chains
 and trees with no variadic or lazy sockets, so calling each component once in topological
 order, handing each output to the sockets it is connected to, gives the same results
 (``tests/index/test_index.py`` checks them against ``Pipeline.run``). Pipelines stay the one

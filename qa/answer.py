@@ -37,6 +37,7 @@ import re
 import statistics
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -46,7 +47,7 @@ from haystack import component, default_from_dict, default_to_dict
 
 from core.languages import CORPUS_LANGUAGE, ELISION
 from core.settings import Settings, get_settings
-from index.embedders import load_sentence_transformer
+from index.embedders import passage_encoder
 from index.model.resolve import resolve_model
 from index.sparse import FrenchAnalyzer, fold_accents
 from index.types import Hit
@@ -92,8 +93,10 @@ class SentenceEncoder:
     cache saves most of the encoding time after the first few questions.
     """
 
-    def __init__(self, model: Any, prompts: dict[str, str], cache_size: int = 50_000) -> None:
-        self.model = model
+    def __init__(
+        self, encode: Callable[[list[str]], np.ndarray], prompts: dict[str, str], cache_size: int = 50_000
+    ) -> None:
+        self.encode = encode
         self.prompts = prompts
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -103,17 +106,11 @@ class SentenceEncoder:
     def from_settings(cls, settings: Settings) -> SentenceEncoder:
 
         _, prompts = resolve_model(settings)
-        return cls(load_sentence_transformer(settings), prompts)
+        return cls(passage_encoder(settings), prompts)
 
     def _encode(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
         prefix = self.prompts.get(kind, "")
-        vectors = self.model.encode(
-            [prefix + t for t in texts],
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(self.encode([prefix + t for t in texts]), dtype=np.float32)
 
     def query(self, text: str) -> np.ndarray:
         return self._encode([text], "query")[0]

@@ -181,3 +181,47 @@ def test_backend_choice(settings: Settings) -> None:
     assert query_backend(strict, model_dir, "cpu") == "onnx"
     with pytest.raises(ValueError, match="POLICYQA_QUERY_BACKEND=onnx"):
         query_backend(strict, model_dir, "cuda")
+
+
+def test_passage_embedder_in_onnx_runtime_embeds_like_pytorch(settings: Settings) -> None:
+    """Ingest and the answer step embed passages with the fp32 graph (``passage_backend``):
+    the same texts (prompt, context field, separator: Haystack's) and the same vectors."""
+    from haystack import Document
+
+    from index.embedders import OnnxEmbeddingBackend, PassageEmbedder, document_embedder, passage_encoder
+    from tests.index.test_embeddings import corpus_sentences
+
+    onnx = document_embedder(settings)
+    assert onnx.backend_choice == "auto"
+    onnx.meta_fields_to_embed, onnx.embedding_separator = ["embed_context"], "\n\n"
+    data = onnx.to_dict()
+    torch = PassageEmbedder.from_dict(
+        {**data, "init_parameters": {**data["init_parameters"], "backend_choice": "torch"}}
+    )
+    assert PassageEmbedder.from_dict(data).to_dict() == data
+    docs = [Document(content=s, meta={"embed_context": "Plan d’action"}) for s in corpus_sentences()[:24]]
+    docs.append(Document(content="", meta={}))  # an empty text still gets a vector, as in PyTorch
+    onnx.warm_up()
+    torch.warm_up()
+    assert isinstance(onnx.embedding_backend, OnnxEmbeddingBackend)
+    assert not isinstance(torch.embedding_backend, OnnxEmbeddingBackend)
+    got = np.array([d.embedding for d in onnx.run(docs)["documents"]])
+    expected = np.array([d.embedding for d in torch.run(docs)["documents"]])
+    assert np.sum(got * expected, axis=1).min() > 0.99999
+
+    encode = passage_encoder(settings)  # the answer step's: the same graph
+    same_text = "passage: Plan d’action\n\n" + corpus_sentences()[0]
+    assert np.sum(encode([same_text]) * expected[:1], axis=1).min() > 0.99999
+
+
+def test_passage_backend_choice(settings: Settings) -> None:
+    from index.embedders import document_embedder, passage_backend
+    from index.model.resolve import resolve_model
+
+    model_dir, _ = resolve_model(settings)
+    assert passage_backend(settings, model_dir, "cuda") == "torch"  # a GPU keeps PyTorch
+    torch_only = settings.model_copy(update={"passage_backend": "torch"})
+    assert document_embedder(torch_only).backend_choice == "torch"
+    strict = settings.model_copy(update={"passage_backend": "onnx"})
+    with pytest.raises(ValueError, match="POLICYQA_PASSAGE_BACKEND=onnx"):
+        passage_backend(strict, "intfloat/multilingual-e5-base", "cpu")
