@@ -33,6 +33,16 @@ batch size 16, torch 2.13 CPU, qdrant-edge-py 0.9.0:
     second (load average 8.8 -> 4.5 during the run); per-document embedding without grouping
     ran at 44 % of raw. Absolute rates are a tenth of a quiet machine's (27 passages/s raw):
     the machine was shared. No GPU was lent.
+
+Again 2026-11-30 evening, passages and sentences in the fp32 ONNX graph (the default on CPU
+since, ``POLICYQA_PASSAGE_BACKEND``), load 1.8-3.7 (a test run beside it), against the same
+encoder called once on all texts:
+
+    corpus (217 passages + 532 sentences): ingest 26.7 s, 94 % of raw for the same embedding
+    work (97 % per CPU second); dense 63 %, sentences 34 %, parse 2 %, writes 0.3 %.
+    1,000 short documents (1,796 passages + 3,362 sentences): ingest 129.0 s, 90 % of raw
+    (88 % per CPU second; per-document batches: 58 %); raw 26.7 passages/s, 15.4 with their
+    sentences.
 """
 
 from __future__ import annotations
