@@ -304,7 +304,7 @@ def run_eval(
 
 def raw_rate(folder: Path, root: Path) -> dict[str, float]:
     """The model's raw batch rate on the passages this ingest embeds (and their sentences)."""
-    from benchmarks.ingest_speed import embedded_texts
+    from benchmarks.ingest_speed import embedded_texts, raw_encoder
     from core.settings import Settings
     from evaluation.beir import load_beir, to_parsed_document
     from index.indexing import Indexer
@@ -325,20 +325,10 @@ def raw_rate(folder: Path, root: Path) -> dict[str, float]:
         parsed.append((p, chunk_document(p)))
     indexer = Indexer(settings)
     pipeline = indexer.pipeline
-    dense = pipeline.get_component("dense")
-    dense.warm_up()
-    backend = dense.embedding_backend  # the ingest's own: ONNX Runtime or PyTorch (POLICYQA_PASSAGE_BACKEND)
+    encode = raw_encoder(pipeline)
     per_doc_passages, per_doc_sentences = embedded_texts(pipeline, parsed)
     passages = [t for group in per_doc_passages for t in group]
     sentences = [t for group in per_doc_sentences for t in group]
-
-    def encode(texts: list[str]) -> None:
-        backend.embed(
-            texts,
-            batch_size=dense.batch_size,
-            normalize_embeddings=dense.normalize_embeddings,
-            show_progress_bar=False,
-        )
 
     encode(passages[:32])  # first-call allocations
     load = os.getloadavg()[0]
@@ -354,7 +344,7 @@ def raw_rate(folder: Path, root: Path) -> dict[str, float]:
         "passage_rate": len(passages) / (t1 - t0),
         "all_rate": len(passages) / (t2 - t0),  # passages/s counting their sentences' encoding too
         "all_cpu_rate": len(passages) / (c2 - c0),  # the same per CPU second (all threads)
-        "batch_size": dense.batch_size,
+        "batch_size": pipeline.get_component("dense").batch_size,
         "load": (load, os.getloadavg()[0]),
     }
 

@@ -54,6 +54,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,24 @@ def embedded_texts(pipeline: Any, parsed: list) -> tuple[list[list[str]], list[l
     return passage_texts, sentence_texts
 
 
+def raw_encoder(pipeline: Any) -> Callable[[list[str]], Any]:
+    """The ingest's own passage encoder (ONNX Runtime or PyTorch: ``POLICYQA_PASSAGE_BACKEND``)
+    called directly on texts that already carry their prompt, in the pipeline's batch size:
+    the yardstick of the raw rate. ``pipeline`` is an indexing pipeline already warmed up."""
+    dense = pipeline.get_component("dense")
+    backend = dense.embedding_backend
+
+    def encode(texts: list[str]) -> Any:
+        return backend.embed(
+            texts,
+            batch_size=dense.batch_size,
+            normalize_embeddings=dense.normalize_embeddings,
+            show_progress_bar=False,
+        )
+
+    return encode
+
+
 def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace) -> dict[str, Any]:
     from core.settings import Settings
     from index.indexing import GROUP_PASSAGES, Indexer
@@ -152,9 +171,7 @@ def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace
     parsed = [parse_and_chunk(path) for path in paths]  # also loads the language detector once
     indexer = Indexer(settings)
     pipeline = indexer.pipeline  # builds and warms up: the model load is not ingest time
-    dense = pipeline.get_component("dense")
-    dense.warm_up()
-    backend = dense.embedding_backend  # the ingest's own: ONNX Runtime or PyTorch (POLICYQA_PASSAGE_BACKEND)
+    encode_raw = raw_encoder(pipeline)
     per_doc_passages, per_doc_sentences = embedded_texts(pipeline, parsed)
     passages = [t for group in per_doc_passages for t in group]
     sentences = [t for group in per_doc_sentences for t in group]
@@ -163,12 +180,7 @@ def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace
         raise SystemExit(f"No passages in {folder}: nothing to measure.")
 
     def encode(batch: list[str]) -> Any:
-        out = backend.embed(
-            batch,
-            batch_size=dense.batch_size,
-            normalize_embeddings=dense.normalize_embeddings,
-            show_progress_bar=False,
-        )
+        out = encode_raw(batch)
         if args.device.startswith("cuda"):
             import torch
 
@@ -220,7 +232,7 @@ def measure_folder(name: str, folder: Path, root: Path, args: argparse.Namespace
         "passages": n,
         "sentences": len(sentences),
         "groups": GROUP_PASSAGES,
-        "batch_size": dense.batch_size,
+        "batch_size": pipeline.get_component("dense").batch_size,
         "ingest_s": ingest_s,
         "ingest_rate": n / ingest_s,
         "ingest_cpu_rate": n / ingest_cpu,
