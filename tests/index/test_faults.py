@@ -13,8 +13,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -230,10 +233,11 @@ def test_ingest_killed_before_stale_points_are_removed_is_repaired(tmp_path: Pat
 # --------------------------------------------------------------------------- queries during re-ingest
 
 
-def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
+@contextmanager
+def indexed_page(tmp_path: Path) -> Iterator[tuple[Path, str, Any, Any]]:
+    """The web page alone, ingested into a store of its own: (file, its text, Indexer, Retriever)."""
     from index.indexing import Indexer
     from index.retrieval import Retriever
-    from index.types import MODES, SearchFilters
 
     page = tmp_path / "reseaux.txt"
     original = WEB.read_text(encoding="utf-8")
@@ -242,7 +246,13 @@ def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
     with own_store(settings):
         indexer = Indexer(settings)
         indexer.ingest_paths([page])
-        retriever = Retriever(settings)
+        yield page, original, indexer, Retriever(settings)
+
+
+def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
+    from index.types import MODES, SearchFilters
+
+    with indexed_page(tmp_path) as (page, original, indexer, retriever):
         retriever.warm_up()
         only_page = SearchFilters(doc_ids=["reseaux"])
 
@@ -292,18 +302,9 @@ def test_queries_during_a_reingest_always_find_the_document(tmp_path: Path):
 def test_a_reingest_between_search_and_payload_read_is_searched_again(tmp_path: Path, mode: str):
     """The window the concurrent test above hits once in a thousand searches, opened on purpose:
     the document is replaced after its old points were ranked and before their payloads are read."""
-    from index.indexing import Indexer
-    from index.retrieval import Retriever
     from index.types import SearchFilters
 
-    page = tmp_path / "reseaux.txt"
-    original = WEB.read_text(encoding="utf-8")
-    page.write_text(original, encoding="utf-8")
-    settings = isolated_settings(tmp_path / "data", corpus_dir=tmp_path)
-    with own_store(settings):
-        indexer = Indexer(settings)
-        indexer.ingest_paths([page])
-        retriever = Retriever(settings)
+    with indexed_page(tmp_path) as (page, original, indexer, retriever):
         store = retriever.store
         read_payloads = store.retrieve
         replaced: list[str] = []
