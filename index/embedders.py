@@ -185,7 +185,9 @@ def passage_encoder(settings: Settings | None = None) -> Callable[[list[str]], n
     backend = embedder.embedding_backend
     if isinstance(backend, OnnxEmbeddingBackend):
         return backend.encoder.encode
-    model = load_sentence_transformer(settings)
+    if backend is None:  # warm_up always sets it; keeps type checkers honest
+        raise RuntimeError(f"Could not load the embedding model {embedder.model!r}.")
+    model = backend.model  # the process's one SentenceTransformer (the backend cache)
 
     def encode(texts: list[str]) -> np.ndarray:
         vectors = model.encode(
