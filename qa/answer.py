@@ -202,8 +202,10 @@ RULE = (
     "the top passages (text, title and section). Otherwise answer when peak = best_sentence + "
     "{margin_weight:g} * (best_sentence - median_sentence) >= {min_peak:.3f} and, for a French question, "
     "coverage (share of its content terms found in the top passages) >= {min_coverage:.2f}. A question "
-    "asking for a figure (how many, how much, what share) or a date (when) is answered only when a sentence "
-    "giving one scores within {keep_within:g} of the best sentence; that sentence leads the answer."
+    "asking for a figure (how many, how much, what share), a date (when, by what deadline) or the holder of "
+    "an office (who chairs, who is the commissioner) is answered only when a sentence giving one scores "
+    "within {keep_within:g} of the best sentence; that sentence leads the answer. When the best passage is "
+    "an outline (a chapter's headings), the answer is its headings."
 )
 
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
@@ -285,6 +287,8 @@ class ExtractiveAnswerer:
         min_coverage: float = 0.3,
         max_fund_sentences: int = 2,
         fund_within: float = 0.06,
+        answer_within: float | None = None,
+        outline_answers: bool = True,
     ) -> None:
         self.max_sentences = max_sentences
         self.candidate_passages = candidate_passages
@@ -297,6 +301,8 @@ class ExtractiveAnswerer:
         self.min_coverage = min_coverage
         self.max_fund_sentences = max_fund_sentences
         self.fund_within = fund_within
+        self.answer_within = keep_within if answer_within is None else answer_within
+        self.outline_answers = outline_answers
         self.encoder: SentenceEncoder | None = None
 
     @property
@@ -335,6 +341,8 @@ class ExtractiveAnswerer:
             min_coverage=self.min_coverage,
             max_fund_sentences=self.max_fund_sentences,
             fund_within=self.fund_within,
+            answer_within=self.answer_within,
+            outline_answers=self.outline_answers,
         )
 
     @classmethod
@@ -394,7 +402,7 @@ class ExtractiveAnswerer:
         chosen = [best]
         length = len(best.text)
         for cand in pool[1:]:
-            if len(chosen) >= self.max_sentences or cand.score < best.score - self.keep_within:
+            if len(chosen) >= self.max_sentences or cand.score < best.score - self.answer_within:
                 break
             if length + len(cand.text) > self.max_answer_chars or any(
                 _redundant(cand.text, c.text) for c in chosen
@@ -415,6 +423,26 @@ class ExtractiveAnswerer:
                 named.update(new)
                 added += 1
         return chosen
+
+    def outline_lines(self, hit: Hit) -> list[ScoredSentence]:
+        """The headings of an outline passage, in order, as the answer's sentences.
+
+        When the best passage for a question is a list of headings ("what are the main areas
+        of the plan?"), the answer is that list: no single heading answers, and the body
+        sentences under them answer something narrower."""
+        text = hit.passage.text
+        lines: list[ScoredSentence] = []
+        offset = 0
+        for i, line in enumerate(text.split("\n")):
+            start, offset = offset, offset + len(line) + 1
+            if i == 0 or not line.strip():  # "Plan du document : <title>"
+                continue
+            if sum(len(s.text) for s in lines) + len(line) > self.max_answer_chars * 2:
+                break
+            heading = line.strip()
+            first = start + line.index(heading)
+            lines.append(ScoredSentence(heading, 1, hit.passage.id, first, first + len(heading), 0.0, 0.0, 0.0))
+        return lines
 
     @staticmethod
     def lead_with(
@@ -498,12 +526,14 @@ class ExtractiveAnswerer:
             scored, gap = self.lead_with(expected, scored, max_marker)
             signals["typed_gap"] = gap
             if answerable and (gap is None or gap > self.keep_within):
-                fact = "figure" if expected == "quantity" else "date"
+                fact = {"quantity": "figure", "date": "date", "holder": "person holding that office"}[expected]
                 answerable = False
                 reason = f"the question asks for a {fact}, and no sentence close to it gives one" + (
                     f" (the closest is {gap:.3f} below the best)" if gap is not None else ""
                 )
         chosen = self.select(scored, max_marker, funding) if answerable else []
+        if chosen and self.outline_answers and top and top[0].passage.kind == "outline":
+            chosen = self.outline_lines(top[0])
         answer = ExtractiveAnswer(
             answerable=answerable and bool(chosen),
             sentences=chosen,

@@ -1,4 +1,5 @@
-"""What kind of fact a question asks for, and whether a sentence gives one.
+"""What kind of fact a question asks for (a figure, a date or deadline, the holder of an office),
+and whether a sentence gives one.
 
 Near-miss questions ("how many cities joined?", "what was the budget of the 2016 plan?",
 "when will the child guarantee be adopted?") are about things the texts do talk about, so
@@ -6,6 +7,11 @@ their best sentences are similar to the question and the similarity signals acce
 those sentences lack is the fact asked for: a figure, a date. Checking for it is cheap and
 language-independent on the answer side (the corpus is French, the figures are digits), and
 only the question side needs a word list per language.
+
+Deadlines and office holders were added for two kinds of near miss that issue #16 names ("a
+deadline, a current chair"): the texts name bodies and their meetings but no chair, no
+commissioner and no application deadline, and every such question was answered with a
+sentence about the body.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Literal
 
 from ingest.funds import fold
 
-AnswerType = Literal["quantity", "date"]
+AnswerType = Literal["quantity", "date", "holder"]
 
 #: Question words and phrases asking for a figure, on the folded question (lower case, no
 #: accents), in the languages users ask in: fr, en, de, it, es, pt, nl, pl.
@@ -37,7 +43,33 @@ _DATE_RE = re.compile(
     r"quand|a quelle date|en quelle annee|d'ici quand|when|by when|in (?:what|which) year|what date"
     r"|wann|bis wann|in welchem jahr|quando|entro quando|in che anno|cuando|en que ano|em que ano"
     r"|wanneer|in welk jaar|kiedy|w ktorym roku|do kiedy"
+    # a deadline is a date too ("a largo plazo" is not one: the article or preposition must follow)
+    r"|date limite|(?:quel est le |dans quel )delai (?:pour|de depot|d'inscription)|echeance"
+    r"|deadline|frist|einsendeschluss|scadenza|(?:el|un|cual es el) plazo (?:para|de)|(?:o|qual e o) prazo (?:para|de)"
+    r"|uiterste datum|termijn (?:voor|om)|termin (?:na|zgloszen|skladania|zlozenia)"
     r")(?!\w)"
+)
+#: Questions asking who holds an office: who chairs, presides over, heads, or is the
+#: commissioner / minister / director of something. "Who coordinates / organises" is not one:
+#: the texts answer it with institutions.
+_HOLDER_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"qui (?:preside|dirige|assure la presidence|est (?:l'actuel(?:le)? |le |la |l')(?:actuel(?:le)? )?"
+    r"(?:president|presidente|commissaire|ministre|directeur|directrice|chef|responsable))"
+    r"|who (?:chairs|presides|heads|is (?:the )?(?:current )?(?:chair|chairman|chairwoman|chairperson|president|commissioner|minister|director|head))"
+    r"|wer (?:hat (?:derzeit |aktuell |gegenwartig )?den vorsitz|leitet|ist (?:der|die) (?:derzeitige |aktuelle )?"
+    r"(?:vorsitzende|prasident(?:in)?|kommissar(?:in)?|minister(?:in)?|direktor(?:in)?|leiter(?:in)?))"
+    r"|chi (?:presiede|dirige|e (?:il|la|l'attuale) (?:attuale )?(?:presidente|commissari[oa]|ministr[oa]|direttore|direttrice))"
+    r"|quien (?:preside|dirige|es (?:el|la) (?:actual )?(?:president[ea]|comisari[oa]|ministr[oa]|director[a]?))"
+    r"|quem (?:preside|dirige|e (?:o|a) (?:atual )?(?:president[ea]|comissari[oa]|ministr[oa]|diretor[a]?))"
+    r"|wie (?:is (?:de )?(?:huidige )?(?:voorzitter|commissaris|minister|directeur)|zit .{1,60} voor|leidt)"
+    r"|kto (?:przewodniczy|kieruje|jest (?:obecnie )?(?:przewodniczacym|przewodniczaca|komisarzem|ministrem|dyrektorem))"
+    r")(?!\w)"
+)
+#: An office, or its holder, named in a French sentence (folded).
+_HOLDER_FACT_RE = re.compile(
+    r"(?<!\w)(?:presid\w*|copresid\w*|commissaire|ministre|directeur|directrice|dirige(?:e|s|es)? par"
+    r"|chef|m\.|mme|sous la (?:presidence|direction|houlette))(?!\w)"
 )
 
 _MONTHS = r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre"
@@ -62,6 +94,8 @@ _DATE_FACT_RE = re.compile(
 def asked_type(question: str) -> AnswerType | None:
     """The kind of fact the question asks for, when it is one a sentence can be checked for."""
     folded = fold(question)
+    if _HOLDER_RE.search(folded):
+        return "holder"
     if _DATE_RE.search(folded):
         return "date"
     if _QUANTITY_RE.search(folded):
@@ -73,4 +107,6 @@ def gives(answer_type: AnswerType, sentence: str) -> bool:
     """Whether a sentence states a fact of that kind."""
     if answer_type == "date":
         return bool(_DATE_FACT_RE.search(fold(sentence)))
+    if answer_type == "holder":
+        return bool(_HOLDER_FACT_RE.search(fold(sentence)))
     return bool(_FIGURE_RE.search(fold(sentence)))

@@ -93,6 +93,26 @@ def test_ask_french_question_gives_cited_extractive_answer(client: TestClient):
     assert body["answerability"]["signals"]["best_sentence"] > 0
 
 
+def test_a_question_about_the_plan_s_structure_is_answered_with_its_headings(client: TestClient):
+    """Issue #16: "what are the areas of action" is answered by an outline passage's headings."""
+    r = client.post(
+        "/ask",
+        json={
+            "question": "Which cross-cutting areas of action does the plan set out as supporting "
+            "integration in every sector?",
+            "top_k": 5,
+        },
+    )
+    body = r.json()
+    assert body["answerable"] is True and body["passages"][0]["kind"] == "outline"
+    outline = body["passages"][0]["text"]
+    assert len(body["sentences"]) >= 2
+    for sentence in body["sentences"]:
+        assert sentence["markers"] == [1]
+        assert outline[sentence["start"] : sentence["end"]] == sentence["text"]
+    assert "partenariats solides" in body["answer"]
+
+
 def test_ask_in_english_answers_from_french_text(client: TestClient):
     r = client.post(
         "/ask",

@@ -25,6 +25,18 @@ from qa.answer_types import asked_type, gives
         ("By when is the European Education Area supposed to be achieved?", "date"),
         ("Wann findet die Evaluierung statt?", "date"),
         ("Kiedy zostanie przyjęta europejska gwarancja dla dzieci?", "date"),
+        # a deadline is a date; "a largo plazo" (in the long term) is not one
+        ("¿Cuál es el plazo para presentar candidaturas al premio?", "date"),
+        ("What is the deadline for applications to the award?", "date"),
+        ("Quelle est la date limite de dépôt des candidatures ?", "date"),
+        ("¿Cuáles son los objetivos a largo plazo del plan?", None),
+        # who holds an office; "who coordinates" is answered with institutions, not checked
+        ("Wer hat derzeit den Vorsitz im Europäischen Integrationsnetz?", "holder"),
+        ("Qui est le commissaire chargé de la migration ?", "holder"),
+        ("Quem preside ao Fórum Europeu sobre a Migração?", "holder"),
+        ("Who chairs the European Migration Forum?", "holder"),
+        ("Chi presiede il gruppo di esperti?", "holder"),
+        ("Wer koordiniert die Partnerschaft der Städteagenda?", None),
         ("Qu’est-ce que le Forum européen sur la migration ?", None),
         ("Quels fonds soutiennent l’intégration ?", None),
         ("Why is integration more than a moral duty?", None),
@@ -83,3 +95,9 @@ def test_the_sentence_giving_the_figure_leads_and_its_gap_is_measured() -> None:
     ordered, gap = ExtractiveAnswerer.lead_with("quantity", scored)
     assert ordered[0].text == scored[1].text and gap == pytest.approx(0.01)
     assert ExtractiveAnswerer.lead_with("date", scored) == (scored, None)
+
+
+def test_sentences_naming_an_office_or_its_holder() -> None:
+    assert gives("holder", "Le forum est coprésidé par la Commission et le CESE.")
+    assert gives("holder", "Le groupe d’experts, présidé par la commissaire, s’est réuni.")
+    assert not gives("holder", "Le forum est une plateforme de dialogue avec la société civile.")
