@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     ingest_on_startup: bool = True
     prime_answer_cache: bool = Field(
         default=True,
-        description="After start-up, encode indexed sentences in the background for fast answers.",
+        description="After start-up, encode in the background the indexed sentences whose vectors the "
+        "store does not hold (an index written before they were stored), for fast answers.",
     )
     prime_answer_cache_passages: int = 20_000
     max_upload_bytes: int = 25 * 1024 * 1024

@@ -179,7 +179,7 @@ def prime_answer_cache(service: Any) -> float | None:
         return None
     limit = getattr(getattr(service, "settings", None), "prime_answer_cache_passages", 20_000)
     t0 = time.perf_counter()
-    answerer.prime([d.content or "" for d in store.filter_documents()[:limit]])
+    answerer.prime([(d.id, d.content or "") for d in store.filter_documents()[:limit]])
     return time.perf_counter() - t0
 
 

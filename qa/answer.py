@@ -40,7 +40,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from haystack import component, default_from_dict, default_to_dict
@@ -55,6 +55,13 @@ from ingest.funds import find_funds
 from ingest.sentences import Sentence, split_sentences
 from qa.answer_types import AnswerType, asked_type, gives
 from qa.results import Answerability, AnswerSentence
+
+
+class SentenceVectorSource(Protocol):
+    """What the answer step needs of the passage store (``PassageStore.sentence_vectors``)."""
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, list[list[float]]]: ...
+
 
 # --------------------------------------------------------------------------- messages
 
@@ -304,6 +311,9 @@ class ExtractiveAnswerer:
         self.answer_within = keep_within if answer_within is None else answer_within
         self.outline_answers = outline_answers
         self.encoder: SentenceEncoder | None = None
+        #: Where the sentence vectors stored at ingest are read (the passage store; set by the
+        #: service). None, or a passage without them: the sentences are encoded here.
+        self.sentence_store: SentenceVectorSource | None = None
 
     @property
     def rule(self) -> str:
@@ -318,11 +328,17 @@ class ExtractiveAnswerer:
         if self.encoder is None:
             self.encoder = SentenceEncoder.from_settings(settings or get_settings())
 
-    def prime(self, passages: list[str], limit: int = 50_000) -> int:
-        """Encode the sentences of these passages ahead of the questions; returns how many."""
+    def prime(self, passages: list[tuple[str, str]], limit: int = 50_000) -> int:
+        """Encode the sentences of these ``(id, text)`` passages ahead of the questions, those
+        of passages whose vectors the store holds excepted; returns how many were encoded."""
         if self.encoder is None:
             return 0
-        sentences = list(dict.fromkeys(s.text for text in passages for s in split_sentences(text)))[:limit]
+        if self.sentence_store is not None:
+            stored: set[str] = set()
+            for i in range(0, len(passages), 256):
+                stored |= set(self.sentence_store.sentence_vectors([pid for pid, _ in passages[i : i + 256]]))
+            passages = [(pid, text) for pid, text in passages if pid not in stored]
+        sentences = list(dict.fromkeys(s.text for _, text in passages for s in split_sentences(text)))[:limit]
         for i in range(0, len(sentences), 64):
             self.encoder.passages(sentences[i : i + 64])
         return len(sentences)
@@ -371,7 +387,7 @@ class ExtractiveAnswerer:
             if query_embedding is not None
             else self.encoder.query(query)
         )
-        sims = self.encoder.passages([s.text for _, _, s in candidates]) @ q_vec
+        sims = self.sentence_matrix(candidates) @ q_vec
         scored: list[ScoredSentence] = []
         for (marker, hit, sent), sim in zip(candidates, sims, strict=True):
             s_terms = content_terms(sent.text, CORPUS_LANGUAGE)
@@ -384,6 +400,39 @@ class ExtractiveAnswerer:
             )
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
+
+    def sentence_matrix(self, candidates: list[tuple[int, Hit, Sentence]]) -> np.ndarray:
+        """One vector per candidate sentence: read from the store where ingest put them (the
+        same model, prompt and sentence split: cosine 0.9999997 to encoding them here), encoded
+        for the passages the store has none for, or a different number of.
+
+        Reading them is what keeps the answer step cheap on a large library: a bounded cache
+        of encoded sentences only covers the passages asked about before, and ~25 sentences
+        through the model cost more than the retrieval (``benchmarks/answer_vectors.py``)."""
+        assert self.encoder is not None
+        stored = (
+            self.sentence_store.sentence_vectors(list(dict.fromkeys(h.passage.id for _, h, _ in candidates)))
+            if self.sentence_store is not None
+            else {}
+        )
+        counts: dict[str, int] = {}
+        for _, hit, _ in candidates:
+            counts[hit.passage.id] = counts.get(hit.passage.id, 0) + 1
+        usable = {i: v for i, v in stored.items() if len(v) == counts.get(i)}
+        missing = [s.text for _, hit, s in candidates if hit.passage.id not in usable]
+        encoded = iter(self.encoder.passages(missing) if missing else [])
+        position: dict[str, int] = {}
+        rows = []
+        for _, hit, _ in candidates:
+            pid = hit.passage.id
+            if pid in usable:
+                k = position.get(pid, 0)
+                position[pid] = k + 1
+                rows.append(np.asarray(usable[pid][k], np.float32))
+            else:
+                rows.append(next(encoded))
+        matrix = np.stack(rows)
+        return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
     def select(
         self, scored: list[ScoredSentence], max_marker: int | None = None, funding: bool = False
@@ -441,7 +490,9 @@ class ExtractiveAnswerer:
                 break
             heading = line.strip()
             first = start + line.index(heading)
-            lines.append(ScoredSentence(heading, 1, hit.passage.id, first, first + len(heading), 0.0, 0.0, 0.0))
+            lines.append(
+                ScoredSentence(heading, 1, hit.passage.id, first, first + len(heading), 0.0, 0.0, 0.0)
+            )
         return lines
 
     @staticmethod
@@ -526,7 +577,9 @@ class ExtractiveAnswerer:
             scored, gap = self.lead_with(expected, scored, max_marker)
             signals["typed_gap"] = gap
             if answerable and (gap is None or gap > self.keep_within):
-                fact = {"quantity": "figure", "date": "date", "holder": "person holding that office"}[expected]
+                fact = {"quantity": "figure", "date": "date", "holder": "person holding that office"}[
+                    expected
+                ]
                 answerable = False
                 reason = f"the question asks for a {fact}, and no sentence close to it gives one" + (
                     f" (the closest is {gap:.3f} below the best)" if gap is not None else ""

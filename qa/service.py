@@ -109,6 +109,7 @@ class PolicyQAService:
             retriever.warm_up()
             answerer = ExtractiveAnswerer()
             answerer.warm_up(self.settings)
+            answerer.sentence_store = retriever.store
             warm_up_detector()
             self._generator = AnswerGenerator.from_settings(self.settings)
             self._indexer, self._answerer, self._retriever = indexer, answerer, retriever
@@ -130,14 +131,19 @@ class PolicyQAService:
             self.load_error = f"{type(exc).__name__}: {exc}"
 
     def _prime(self) -> None:
-        """Encode the indexed sentences once, so no question pays for them (bounded)."""
+        """Encode the indexed sentences the store holds no vectors for (a shard written before
+        sentence vectors were stored), so no question pays for them (bounded)."""
         try:
             t0 = time.perf_counter()
             docs = self.retriever.store.filter_documents()
             n = self.answerer.prime(
-                [d.content or "" for d in docs[: self.settings.prime_answer_cache_passages]]
+                [(d.id, d.content or "") for d in docs[: self.settings.prime_answer_cache_passages]]
             )
-            log.info("answer cache primed with %d sentences in %.1fs", n, time.perf_counter() - t0)
+            log.info(
+                "answer cache primed with %d sentences in %.1fs (the others are read from the store)",
+                n,
+                time.perf_counter() - t0,
+            )
             self.answer_cache = "primed"
         except Exception:  # an optimisation only: answers still work without it
             log.exception("priming the answer cache failed")

@@ -98,6 +98,11 @@ class PassageStore(Protocol):
         """The documents of these ids, in that order (ids no longer stored are left out)."""
         ...
 
+    def sentence_vectors(self, ids: list[str]) -> dict[str, list[list[float]]]:
+        """The stored sentence vectors of these passages, one per sentence in text order
+        (passages without any, or no longer stored, are left out)."""
+        ...
+
     def optimize(self, reopen: bool = False) -> bool:
         """Build the search indexes after a bulk write; ``reopen``: the caller reads nothing
         meanwhile, so the store may let go of its files first (less memory; Edge only)."""

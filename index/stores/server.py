@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -206,6 +207,21 @@ class ServerDocumentStore:
 
     def retrieve(self, ids: list[str]) -> list[Document]:
         return self.get_documents_by_id(ids)
+
+    def sentence_vectors(self, ids: list[str]) -> dict[str, list[list[float]]]:
+        """As :meth:`EdgeDocumentStore.sentence_vectors`, in one round trip."""
+        points = {str(uuid.UUID(convert_id(i))): i for i in dict.fromkeys(ids)}  # the form records carry
+        if not points:
+            return {}
+        records = self.client.retrieve(
+            self.collection, list(points), with_payload=False, with_vectors=[SENTENCE_VECTORS_NAME]
+        )
+        found: dict[str, list[list[float]]] = {}
+        for record in records:
+            vectors = record.vector.get(SENTENCE_VECTORS_NAME) if isinstance(record.vector, dict) else None
+            if vectors and str(record.id) in points:
+                found[points[str(record.id)]] = [list(v) for v in vectors]  # type: ignore[arg-type]
+        return found
 
     def search_ids(self, requests: Sequence[Query]) -> list[list[tuple[str, float]]]:
         if not requests:

@@ -113,6 +113,27 @@ def test_a_question_about_the_plan_s_structure_is_answered_with_its_headings(cli
     assert "partenariats solides" in body["answer"]
 
 
+def test_the_answer_step_reads_sentence_vectors_from_the_store(
+    service: PolicyQAService, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue #16: the sentence vectors ingest stored are read, not encoded again, and give the
+    same answer as encoding them."""
+    question = "Qu’est-ce que le Forum européen sur la migration ?"
+    hits, embedding = service.retriever.search_with_embedding(question, mode="hybrid", top_k=5, language="fr")
+    answerer = service.answerer
+    assert answerer.encoder is not None and answerer.sentence_store is service.retriever.store
+    encoded: list[int] = []
+    passages = answerer.encoder.passages
+    monkeypatch.setattr(
+        answerer.encoder, "passages", lambda texts: encoded.append(len(texts)) or passages(texts)
+    )
+    read = answerer.run(query=question, hits=hits, language="fr", query_embedding=embedding)["answer"]
+    assert encoded == [] and read.answerable
+    monkeypatch.setattr(answerer, "sentence_store", None)
+    again = answerer.run(query=question, hits=hits, language="fr", query_embedding=embedding)["answer"]
+    assert encoded and again.text == read.text and again.signals == read.signals
+
+
 def test_ask_in_english_answers_from_french_text(client: TestClient):
     r = client.post(
         "/ask",

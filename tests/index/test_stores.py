@@ -843,3 +843,25 @@ def test_sentence_vectors_score_a_passage_by_its_best_sentence(store) -> None:
     (only_b,) = store.search_ids([SentenceQuery(unit(2), ["b"])])
     assert [i for i, _ in only_b] == ["b"]
     assert SENTENCE_META not in store.get_documents_by_id(["a"])[0].meta
+
+
+def test_sentence_vectors_are_read_back_in_text_order(store) -> None:
+    """The answer step reads them instead of encoding the sentences again (issue #16), on both
+    engines; passages without any, and ids not stored, are left out."""
+    from index.stores.base import SENTENCE_META
+
+    def unit(i: int) -> list[float]:
+        return [1.0 if k == i else 0.0 for k in range(8)]
+
+    store.write_documents(
+        [
+            Document(id="a", content="two", embedding=unit(0), meta={SENTENCE_META: [unit(1), unit(2)]}),
+            Document(id="b", content="one", embedding=unit(0), meta={SENTENCE_META: [unit(3)]}),
+            Document(id="c", content="none", embedding=unit(0)),
+        ]
+    )
+    vectors = store.sentence_vectors(["b", "a", "c", "gone", "a"])
+    assert set(vectors) == {"a", "b"}
+    assert [[round(x, 5) for x in v] for v in vectors["a"]] == [unit(1), unit(2)]
+    assert [[round(x, 5) for x in v] for v in vectors["b"]] == [unit(3)]
+    assert store.sentence_vectors([]) == {}
