@@ -15,12 +15,12 @@ into a temporary folder.
 
     .venv/bin/python benchmarks/answer_vectors.py --gold evaluation/gold/dev.jsonl
 
-Measured on the 2-core development machine (load 4-5: another benchmark was running), the
+Measured on the 2-core development machine (load 4: another benchmark was running), the
 101 questions of ``evaluation/gold/dev.jsonl``, ms p50 / p95 of the answer step alone:
 
-    store              0.53 /    0.96
-    encoded, cold    337.32 /  513.03
-    encoded, warm      0.08 /    0.18
+    store              0.16 /    0.27
+    encoded, cold    330.05 /  474.15
+    encoded, warm      0.07 /    0.19
 """
 
 from __future__ import annotations

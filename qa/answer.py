@@ -122,6 +122,18 @@ class SentenceEncoder:
     def query(self, text: str) -> np.ndarray:
         return self._encode([text], "query")[0]
 
+    def cached(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The vectors of these sentences already known (encoded or read before)."""
+        with self._lock:
+            return {t: v for t in texts if (v := self._cache.get(t)) is not None}
+
+    def remember(self, vectors: dict[str, np.ndarray]) -> None:
+        """Keep vectors obtained elsewhere (read from the store) for the next questions."""
+        with self._lock:
+            self._cache.update(vectors)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
     def passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
@@ -402,36 +414,34 @@ class ExtractiveAnswerer:
         return scored
 
     def sentence_matrix(self, candidates: list[tuple[int, Hit, Sentence]]) -> np.ndarray:
-        """One vector per candidate sentence: read from the store where ingest put them (the
-        same model, prompt and sentence split: cosine 0.9999997 to encoding them here), encoded
-        for the passages the store has none for, or a different number of.
+        """One vector per candidate sentence: from the cache of sentences seen before, else read
+        from the store where ingest put them (the same model, prompt and sentence split: cosine
+        0.9999997 to encoding them here), else encoded (passages the store has none for, or a
+        different number of).
 
-        Reading them is what keeps the answer step cheap on a large library: a bounded cache
-        of encoded sentences only covers the passages asked about before, and ~25 sentences
-        through the model cost more than the retrieval (``benchmarks/answer_vectors.py``)."""
+        Reading them is what keeps the answer step cheap on a large library: the bounded cache
+        only covers the passages asked about before, and ~25 sentences through the model cost
+        more than the retrieval (``benchmarks/answer_vectors.py``). The cache still comes
+        first: a dictionary lookup is cheaper than a read from the engine, which holds the
+        interpreter lock."""
         assert self.encoder is not None
-        stored = (
-            self.sentence_store.sentence_vectors(list(dict.fromkeys(h.passage.id for _, h, _ in candidates)))
-            if self.sentence_store is not None
-            else {}
-        )
-        counts: dict[str, int] = {}
-        for _, hit, _ in candidates:
-            counts[hit.passage.id] = counts.get(hit.passage.id, 0) + 1
-        usable = {i: v for i, v in stored.items() if len(v) == counts.get(i)}
-        missing = [s.text for _, hit, s in candidates if hit.passage.id not in usable]
-        encoded = iter(self.encoder.passages(missing) if missing else [])
-        position: dict[str, int] = {}
-        rows = []
-        for _, hit, _ in candidates:
-            pid = hit.passage.id
-            if pid in usable:
-                k = position.get(pid, 0)
-                position[pid] = k + 1
-                rows.append(np.asarray(usable[pid][k], np.float32))
-            else:
-                rows.append(next(encoded))
-        matrix = np.stack(rows)
+        texts = [s.text for _, _, s in candidates]
+        vectors = self.encoder.cached(texts)
+        unknown = list(dict.fromkeys(h.passage.id for _, h, s in candidates if s.text not in vectors))
+        if unknown and self.sentence_store is not None:
+            sentences: dict[str, list[str]] = {}
+            for _, hit, sent in candidates:
+                sentences.setdefault(hit.passage.id, []).append(sent.text)
+            read: dict[str, np.ndarray] = {}
+            for pid, stored in self.sentence_store.sentence_vectors(unknown).items():
+                if len(stored) == len(sentences.get(pid, ())):
+                    read.update(zip(sentences[pid], np.asarray(stored, np.float32), strict=True))
+            self.encoder.remember(read)
+            vectors.update(read)
+        missing = [t for t in dict.fromkeys(texts) if t not in vectors]
+        if missing:
+            vectors.update(zip(missing, self.encoder.passages(missing), strict=True))
+        matrix = np.stack([vectors[t] for t in texts])
         return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
     def select(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -114,10 +115,10 @@ def test_a_question_about_the_plan_s_structure_is_answered_with_its_headings(cli
 
 
 def test_the_answer_step_reads_sentence_vectors_from_the_store(
-    service: PolicyQAService, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, service: PolicyQAService, monkeypatch: pytest.MonkeyPatch
 ):
     """Issue #16: the sentence vectors ingest stored are read, not encoded again, and give the
-    same answer as encoding them."""
+    same answer as encoding them (``client``: the service has started and indexed the corpus)."""
     question = "Qu’est-ce que le Forum européen sur la migration ?"
     hits, embedding = service.retriever.search_with_embedding(question, mode="hybrid", top_k=5, language="fr")
     answerer = service.answerer
@@ -127,9 +128,12 @@ def test_the_answer_step_reads_sentence_vectors_from_the_store(
     monkeypatch.setattr(
         answerer.encoder, "passages", lambda texts: encoded.append(len(texts)) or passages(texts)
     )
+    monkeypatch.setattr(answerer.encoder, "_cache", OrderedDict())  # no sentence seen before
     read = answerer.run(query=question, hits=hits, language="fr", query_embedding=embedding)["answer"]
     assert encoded == [] and read.answerable
+    assert answerer.encoder.cached([s.text for s in read.sentences])  # kept for the next questions
     monkeypatch.setattr(answerer, "sentence_store", None)
+    monkeypatch.setattr(answerer.encoder, "_cache", OrderedDict())
     again = answerer.run(query=question, hits=hits, language="fr", query_embedding=embedding)["answer"]
     assert encoded and again.text == read.text and again.signals == read.signals
 
