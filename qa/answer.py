@@ -287,7 +287,7 @@ def missing_anchors(question: str, language: str, texts: list[str], prefix: int 
 class ExtractiveAnswerer:
     """Picks answer sentences from ranked hits and decides whether they answer the question.
 
-    Sentences are scored by ``similarity + lexical_weight * overlap - rank_weight * (marker - 1)``;
+    Sentences are scored by ``similarity + lexical_weight * overlap - rank_weight * (rank - 1)``;
     the answer is the best one plus up to two within ``keep_within`` of it. The decision reads
     the top ``candidate_passages`` hits whatever ``top_k`` the caller asked for, so that the
     same question gets the same decision.
@@ -404,7 +404,8 @@ class ExtractiveAnswerer:
         for (marker, hit, sent), sim in zip(candidates, sims, strict=True):
             s_terms = content_terms(sent.text, CORPUS_LANGUAGE)
             overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
-            score = float(sim) + self.lexical_weight * overlap - self.rank_weight * (marker - 1)
+            # the retrieval's rank, not the position shown (qa.answer_types.typed_first)
+            score = float(sim) + self.lexical_weight * overlap - self.rank_weight * (hit.rank - 1)
             scored.append(
                 ScoredSentence(
                     sent.text, marker, hit.passage.id, sent.start, sent.end, float(sim), overlap, score

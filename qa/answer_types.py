@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from index.types import Hit
 from ingest.funds import fold
 
 AnswerType = Literal["quantity", "date", "holder"]
@@ -110,3 +111,20 @@ def gives(answer_type: AnswerType, sentence: str) -> bool:
     if answer_type == "holder":
         return bool(_HOLDER_FACT_RE.search(fold(sentence)))
     return bool(_FIGURE_RE.search(fold(sentence)))
+
+
+def typed_first(question: str, hits: list[Hit], window: int = 3) -> list[Hit]:
+    """The first ``window`` hits with those that give the asked-for fact moved ahead (stable);
+    the others, and hits of untyped questions, unchanged. ``rank`` stays the fused rank: the
+    answer step scores sentences by it, so that the order shown changes no answer (putting the
+    typed passage first there let near misses through: dev unanswerable recall 0.667 -> 0.533).
+
+    Fusion ranks passages by how much they resemble the question; for "when", "how many" or
+    "who chairs" the passage that resembles it most is often the one about the right thing
+    without the date or the figure, one or two places above the one that gives it. Kept to
+    the top three so that a typed passage far down never jumps over the evidence."""
+    expected = asked_type(question)
+    if expected is None or len(hits) < 2:
+        return hits
+    head = sorted(hits[:window], key=lambda h: not gives(expected, h.passage.text))
+    return [*head, *hits[window:]]

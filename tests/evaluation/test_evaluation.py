@@ -63,7 +63,7 @@ PLAN = "plan-action-integration-inclusion-2021-2027"
 # `policy-qa eval --gold evaluation/gold/validation.jsonl --no-answers` (README, Quality).
 # Raise them when the system improves.
 HYBRID_HIT5 = 0.919
-HYBRID_MRR10 = 0.776
+HYBRID_MRR10 = 0.791  # 0.776 before typed passages moved ahead within the top three
 MARGIN = 0.05
 # The answers, same split and run (`--answers`), re-measured after the office-holder and deadline
 # checks, outline answers and stored sentence vectors: support 0.593, unanswerable recall 0.800

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from index.types import Hit
+from ingest.models import Passage
 from qa.answer import ExtractiveAnswerer, ScoredSentence
-from qa.answer_types import asked_type, gives
+from qa.answer_types import asked_type, gives, typed_first
 
 
 @pytest.mark.parametrize(
@@ -101,3 +103,24 @@ def test_sentences_naming_an_office_or_its_holder() -> None:
     assert gives("holder", "Le forum est coprésidé par la Commission et le CESE.")
     assert gives("holder", "Le groupe d’experts, présidé par la commissaire, s’est réuni.")
     assert not gives("holder", "Le forum est une plateforme de dialogue avec la société civile.")
+
+
+def _hit(rank: int, text: str) -> Hit:
+    passage = Passage(
+        id=f"p{rank}", doc_id="d", title="t", kind="passage", section_path=[], order=rank,
+        start=0, end=len(text), text=text, embed_text=text,
+    )  # fmt: skip
+    return Hit(passage=passage, score=1.0 / rank, rank=rank)
+
+
+def test_a_passage_giving_the_asked_for_fact_moves_ahead_within_the_top_three() -> None:
+    hits = [
+        _hit(1, "Le forum réunit la société civile."),
+        _hit(2, "Le forum s’est réuni pour la première fois en janvier 2009."),
+        _hit(3, "Le forum est une plateforme de dialogue."),
+        _hit(4, "Le premier forum d’avril 2015 a été consacré au travail."),
+    ]
+    ordered = typed_first("Quand le forum s’est-il réuni pour la première fois ?", hits)
+    assert [h.passage.id for h in ordered] == ["p2", "p1", "p3", "p4"]  # p4 stays below the window
+    assert [h.rank for h in ordered] == [2, 1, 3, 4]  # the fused rank, which the answer step reads
+    assert typed_first("Qu’est-ce que le forum ?", hits) == hits  # untyped: unchanged
