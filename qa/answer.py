@@ -52,8 +52,9 @@ from index.model.resolve import resolve_model
 from index.sparse import FrenchAnalyzer, fold_accents
 from index.types import Hit
 from ingest.funds import find_funds
+from ingest.models import Passage
 from ingest.sentences import Sentence, split_sentences
-from qa.answer_types import AnswerType, asked_type, gives
+from qa.answer_types import AnswerType, asked_type, asks_for_source, gives
 from qa.results import Answerability, AnswerSentence
 
 
@@ -186,7 +187,14 @@ class ScoredSentence:
     end: int
     similarity: float
     overlap: float
-    score: float
+    score: float  # what the decision reads (how close the typed sentence is to the best)
+    #: added to ``score`` to order the sentences shown, never read by the decision: footnotes
+    #: come after the claims they support unless the question asks for a source
+    preference: float = 0.0
+
+    @property
+    def rank_key(self) -> float:
+        return self.score + self.preference
 
 
 @dataclass
@@ -226,6 +234,16 @@ RULE = (
     "within {keep_within:g} of the best sentence; that sentence leads the answer. When the best passage is "
     "an outline (a chapter's headings), the answer is its headings."
 )
+
+#: "Voir: …", "See …", an author and year "OCDE (2020)": a footnote that points to a publication.
+_CITES = re.compile(r"^(?:Voir|See|Cf\.)|\b[A-Z][\w/-]+ \(\d{4}\)")
+
+
+def is_reference(passage: Passage) -> bool:
+    """Whether a footnote refers to a publication (a link, an act, "Voir …", an author and year)
+    rather than saying something itself (a definition, a figure, an explanation)."""
+    return bool(passage.urls or passage.legal_refs or _CITES.search(passage.text))
+
 
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
 _WORD = re.compile(r"[^\W\d_][\w+\-]*")
@@ -288,7 +306,12 @@ class ExtractiveAnswerer:
     """Picks answer sentences from ranked hits and decides whether they answer the question.
 
     Sentences are scored by ``similarity + lexical_weight * overlap - rank_weight * (rank - 1)``;
-    the answer is the best one plus up to two within ``keep_within`` of it. The decision reads
+    the answer is the best one plus up to two within ``keep_within`` of it. The sentences of a
+    footnote that points to a publication (:func:`is_reference`) are shown ``footnote_penalty``
+    lower ("Voir: OCDE (2020)…" resembles a question about the claim it supports as much as
+    the claim does), and those of every footnote ``source_bonus`` higher when the question asks
+    for a source (:func:`qa.answer_types.asks_for_source`); neither changes whether the
+    question is answered. The decision reads
     the top ``candidate_passages`` hits whatever ``top_k`` the caller asked for, so that the
     same question gets the same decision.
     """
@@ -308,6 +331,8 @@ class ExtractiveAnswerer:
         fund_within: float = 0.06,
         answer_within: float | None = None,
         outline_answers: bool = True,
+        footnote_penalty: float = 0.03,
+        source_bonus: float = 0.05,
     ) -> None:
         self.max_sentences = max_sentences
         self.candidate_passages = candidate_passages
@@ -322,6 +347,8 @@ class ExtractiveAnswerer:
         self.fund_within = fund_within
         self.answer_within = keep_within if answer_within is None else answer_within
         self.outline_answers = outline_answers
+        self.footnote_penalty = footnote_penalty
+        self.source_bonus = source_bonus
         self.encoder: SentenceEncoder | None = None
         #: Where the sentence vectors stored at ingest are read (the passage store; set by the
         #: service). None, or a passage without them: the sentences are encoded here.
@@ -371,6 +398,8 @@ class ExtractiveAnswerer:
             fund_within=self.fund_within,
             answer_within=self.answer_within,
             outline_answers=self.outline_answers,
+            footnote_penalty=self.footnote_penalty,
+            source_bonus=self.source_bonus,
         )
 
     @classmethod
@@ -386,6 +415,8 @@ class ExtractiveAnswerer:
         if self.encoder is None:
             raise RuntimeError("ExtractiveAnswerer.warm_up() must run before answering.")
         q_terms = content_terms(query, language)
+        source = asks_for_source(query)
+        footnote = self.source_bonus if source else -self.footnote_penalty
         candidates = [
             (marker, hit, sent)
             for marker, hit in enumerate(hits, start=1)
@@ -406,12 +437,23 @@ class ExtractiveAnswerer:
             overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
             # the retrieval's rank, not the position shown (qa.answer_types.typed_first)
             score = float(sim) + self.lexical_weight * overlap - self.rank_weight * (hit.rank - 1)
+            preference = 0.0
+            if hit.passage.kind == "footnote" and (source or is_reference(hit.passage)):
+                preference = footnote
             scored.append(
                 ScoredSentence(
-                    sent.text, marker, hit.passage.id, sent.start, sent.end, float(sim), overlap, score
+                    sent.text,
+                    marker,
+                    hit.passage.id,
+                    sent.start,
+                    sent.end,
+                    float(sim),
+                    overlap,
+                    score,
+                    preference,
                 )
             )
-        scored.sort(key=lambda s: s.score, reverse=True)
+        scored.sort(key=lambda s: s.rank_key, reverse=True)
         return scored
 
     def sentence_matrix(self, candidates: list[tuple[int, Hit, Sentence]]) -> np.ndarray:
@@ -462,7 +504,7 @@ class ExtractiveAnswerer:
         chosen = [best]
         length = len(best.text)
         for cand in pool[1:]:
-            if len(chosen) >= self.max_sentences or cand.score < best.score - self.answer_within:
+            if len(chosen) >= self.max_sentences or cand.rank_key < best.rank_key - self.answer_within:
                 break
             if length + len(cand.text) > self.max_answer_chars or any(
                 _redundant(cand.text, c.text) for c in chosen
@@ -474,7 +516,7 @@ class ExtractiveAnswerer:
             named = {f for c in chosen for f in find_funds(c.text)}
             added = 0
             for cand in pool[1:]:
-                if added >= self.max_fund_sentences or cand.score < best.score - self.fund_within:
+                if added >= self.max_fund_sentences or cand.rank_key < best.rank_key - self.fund_within:
                     break
                 new = [f for f in find_funds(cand.text) if f not in named]
                 if not new or cand in chosen or any(_redundant(cand.text, c.text) for c in chosen):
@@ -517,10 +559,11 @@ class ExtractiveAnswerer:
         that lack the figure; answerable ones have it in a sentence scored within 0.012 of
         the best on the dev split (12 questions), the near misses 0.03 to 0.09 below or nowhere."""
         pool = [s for s in scored if max_marker is None or s.marker <= max_marker]
-        typed = next((s for s in pool if gives(expected, s.text)), None)
-        if typed is None:  # also when the pool is empty
+        giving = [s for s in pool if gives(expected, s.text)]
+        if not giving:  # also when the pool is empty
             return scored, None
-        gap = pool[0].score - typed.score
+        typed = giving[0]  # the first shown (``preference`` included)
+        gap = max(s.score for s in pool) - max(s.score for s in giving)  # the scores alone
         return [typed, *(s for s in scored if s is not typed)], gap
 
     # -- deciding

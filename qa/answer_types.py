@@ -92,6 +92,31 @@ _DATE_FACT_RE = re.compile(
 )
 
 
+#: Questions asking where a statement comes from or where to read more: the answer is a
+#: footnote (a publication, a survey, a link), not the statement it supports.
+_SOURCE_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"d'ou (?:vien|provien|son)\w*|quelle est la source|sur (?:quoi|quel(?:le)?s?(?: \w+)?) (?:repose|reposent|se fonde|s'appuie)"
+    r"|quel(?:le)?s? (?:etude|rapport|publication|enquete|source|document|texte)s?|ou (?:peut-on|puis-je|trouver|consulter)"
+    r"|what is the (?:source|basis)|where does .{1,80} come from|which (?:\w+ )?(?:publication|report|study|survey|source|document|toolkit)"
+    r"|what (?:study|report|publication|survey|document)|where (?:can i|can one|do i) (?:find|read)|backs the|according to which"
+    r"|worauf (?:stutzt|beruht|basiert)|woher (?:stammt|kommt)|welche[rs]? \S*(?:studie|veroffentlichung|publikation|bericht|quelle|umfrage|dokument)"
+    r"|wo (?:finde|kann man)"
+    r"|da dove (?:viene|proviene)|qual(?:e)? (?:studio|rapporto|pubblicazione|documento|fonte|indagine)|su quale (?:studio|rapporto|indagine)"
+    r"|dove (?:si trova|trovo|posso)"
+    r"|de donde (?:viene|procede|sale)|(?:que|cual) (?:estudio|informe|documento|publicacion|fuente|encuesta)|donde (?:se pueden?|puedo) (?:consultar|encontrar)"
+    r"|de onde (?:vem|provem)|qual (?:e a )?fonte|(?:que|qual) (?:estudo|relatorio|documento|publicacao|inquerito)|onde (?:posso|se pode) (?:encontrar|consultar)"
+    r"|waar (?:komt|vind ik|kan ik)|welk(?:e)? (?:studie|rapport|publicatie|document|bron)|wat is de bron"
+    r"|skad pochodz\w*|jakie (?:zrodlo|badanie|opracowanie)|ktory (?:raport|dokument)|gdzie (?:znajde|mozna znalezc)"
+    r")(?!\w)"
+)
+
+
+def asks_for_source(question: str) -> bool:
+    """Whether the question asks for the source of a statement (or where to read more)."""
+    return bool(_SOURCE_RE.search(fold(question)))
+
+
 def asked_type(question: str) -> AnswerType | None:
     """The kind of fact the question asks for, when it is one a sentence can be checked for."""
     folded = fold(question)

@@ -67,8 +67,9 @@ HYBRID_MRR10 = 0.791  # 0.776 before typed passages moved ahead within the top t
 MARGIN = 0.05
 # The answers, same split and run (`--answers`), re-measured after the office-holder and deadline
 # checks, outline answers and stored sentence vectors: support 0.593, unanswerable recall 0.800
-# (15 questions: one is 0.067, hence the wider margin), answerable refused 0.174.
-ANSWER_SUPPORT = 0.593
+# (15 questions: one is 0.067, hence the wider margin), answerable refused 0.174; support 0.628
+# since footnotes pointing to a publication are shown after the claims they support.
+ANSWER_SUPPORT = 0.628
 UNANSWERABLE_RECALL = 0.800
 ANSWERABLE_REFUSED = 0.174
 
