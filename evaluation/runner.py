@@ -37,7 +37,7 @@ from evaluation.report import write_report
 from evaluation.results import DEFAULT_DEPTH, WARMUP_QUESTIONS, EvalResult
 from index.types import MODES, Hit, Mode, SearchFilters
 from ingest.pipeline import alternates
-from qa.answer_types import typed_first
+from qa.answer_types import arrange
 from qa.questions import clean_question
 from qa.results import Answer, AskQuery, CitedPassage
 from qa.service import PolicyQAService, get_service
@@ -162,7 +162,7 @@ class _Retrieval:
         hits, _ = self.retriever.search_with_embedding(
             question, mode=mode, top_k=top_k, filters=self.filters, language=language
         )
-        return typed_first(question, hits)
+        return arrange(question, hits)
 
 
 def prime_answer_cache(service: Any) -> float | None:

@@ -435,7 +435,7 @@ class ExtractiveAnswerer:
         for (marker, hit, sent), sim in zip(candidates, sims, strict=True):
             s_terms = content_terms(sent.text, CORPUS_LANGUAGE)
             overlap = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
-            # the retrieval's rank, not the position shown (qa.answer_types.typed_first)
+            # the retrieval's rank, not the position shown (qa.answer_types.arrange)
             score = float(sim) + self.lexical_weight * overlap - self.rank_weight * (hit.rank - 1)
             preference = 0.0
             if hit.passage.kind == "footnote" and (source or is_reference(hit.passage)):

@@ -153,3 +153,45 @@ def typed_first(question: str, hits: list[Hit], window: int = 3) -> list[Hit]:
         return hits
     head = sorted(hits[:window], key=lambda h: not gives(expected, h.passage.text))
     return [*head, *hits[window:]]
+
+
+#: Questions whose answer is a heading or a list of them: "which areas / principles does the
+#: plan set out", "under which heading does it discuss X", "what does chapter 2 cover".
+_OUTLINE_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"(?:which|what) (?:[\w-]+ )?(?:areas|headings?|chapters?|sections?|titles?|parts?|principles?|pillars?)"
+    r"|main areas|under (?:which|what) (?:heading|title|section|chapter)"
+    r"|(?:sous )?quel(?:le)?s? (?:\w+ )?(?:rubriques?|chapitres?|sections?|titres?|parties|partie|principes?|domaines?|volets?)"
+    r"|sur quels principes"
+    r"|welche[nrs]? (?:\w+ )?(?:grundsatze[n]?|bereiche[n]?|kapitel[n]?|abschnitte?[n]?|prinzipien|uberschrift(?:en)?)"
+    r"|unter welche[rm] (?:uberschrift|titel|kapitel)"
+    r"|qual(?:e|i)? (?:\w+ )?(?:aree|principi|principio|capitol[oi]|sezion[ei]|titol[oi]|parti)|sotto quale (?:titolo|capitolo)"
+    r"|(?:que|qual|quais|cual|cuales) (?:\w+ )?(?:apartados?|principios?|capitulos?|secciones?|seccion|titulos?|areas|partes?|secoes|secao)"
+    r"|welk(?:e)? (?:\w+ )?(?:hoofdstuk(?:ken)?|principes?|gebieden|onderdelen|kopje)|onder welk"
+    r"|pod jakim (?:tytulem|naglowkiem)|jaki(?:e|m)? (?:\w+ )?(?:rozdzia\w*|zasad\w*|obszar\w*|tytu\w*)"
+    r")(?!\w)"
+)
+
+
+def asks_for_outline(question: str) -> bool:
+    """Whether the answer is a heading or a list of headings (the structure of a document)."""
+    return bool(_OUTLINE_RE.search(fold(question)))
+
+
+def outline_first(question: str, hits: list[Hit], window: int = 10) -> list[Hit]:
+    """For a question about the structure, the outline passages (a chapter's headings) among the
+    first ``window`` hits moved to the front (stable); ``rank`` kept, as in :func:`typed_first`.
+
+    An outline resembles no question much (a list of short titles), so it ranks behind body
+    passages that share the question's words; when the question asks which heading or which
+    areas, the outline is the answer (the answer step then reads its headings)."""
+    if not asks_for_outline(question) or len(hits) < 2:
+        return hits
+    head = sorted(hits[:window], key=lambda h: h.passage.kind != "outline")
+    return [*head, *hits[window:]]
+
+
+def arrange(question: str, hits: list[Hit]) -> list[Hit]:
+    """The order shown for a question: passages giving the asked-for fact, or the outline for a
+    question about the structure, moved ahead (:func:`typed_first`, :func:`outline_first`)."""
+    return outline_first(question, typed_first(question, hits))

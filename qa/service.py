@@ -28,7 +28,7 @@ from ingest.funds import Fund, FundRegistry, resolve
 from ingest.readers import SUPPORTED, read_bytes
 from qa import budget
 from qa.answer import ExtractiveAnswerer, message_for
-from qa.answer_types import typed_first
+from qa.answer_types import arrange
 from qa.funding import asks_about_funding, fund_mentions
 from qa.generator import AnswerGenerator
 from qa.jobs import Job, JobConflict, JobQueue
@@ -243,7 +243,7 @@ class PolicyQAService:
             filters=self.retrieval_filters(request.filters),
             language=language,
         )
-        hits = typed_first(question, hits)
+        hits = arrange(question, hits)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         budget.check("the extractive answer")
         t1 = time.perf_counter()

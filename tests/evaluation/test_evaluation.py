@@ -63,13 +63,14 @@ PLAN = "plan-action-integration-inclusion-2021-2027"
 # `policy-qa eval --gold evaluation/gold/validation.jsonl --no-answers` (README, Quality).
 # Raise them when the system improves.
 HYBRID_HIT5 = 0.919
-HYBRID_MRR10 = 0.791  # 0.776 before typed passages moved ahead within the top three
+HYBRID_MRR10 = 0.801  # 0.776 before typed passages, 0.791 before outlines, moved ahead
 MARGIN = 0.05
 # The answers, same split and run (`--answers`), re-measured after the office-holder and deadline
 # checks, outline answers and stored sentence vectors: support 0.593, unanswerable recall 0.800
 # (15 questions: one is 0.067, hence the wider margin), answerable refused 0.174; support 0.628
-# since footnotes pointing to a publication are shown after the claims they support.
-ANSWER_SUPPORT = 0.628
+# since footnotes pointing to a publication are shown after the claims they support, 0.640
+# since outlines move ahead for questions about the structure.
+ANSWER_SUPPORT = 0.640
 UNANSWERABLE_RECALL = 0.800
 ANSWERABLE_REFUSED = 0.174
 

@@ -7,7 +7,7 @@ import pytest
 from index.types import Hit
 from ingest.models import Passage
 from qa.answer import ExtractiveAnswerer, ScoredSentence
-from qa.answer_types import asked_type, gives, typed_first
+from qa.answer_types import arrange, asked_type, asks_for_outline, gives, outline_first, typed_first
 
 
 @pytest.mark.parametrize(
@@ -105,9 +105,9 @@ def test_sentences_naming_an_office_or_its_holder() -> None:
     assert not gives("holder", "Le forum est une plateforme de dialogue avec la société civile.")
 
 
-def _hit(rank: int, text: str) -> Hit:
+def _hit(rank: int, text: str, kind: str = "passage") -> Hit:
     passage = Passage(
-        id=f"p{rank}", doc_id="d", title="t", kind="passage", section_path=[], order=rank,
+        id=f"p{rank}", doc_id="d", title="t", kind=kind, section_path=[], order=rank,
         start=0, end=len(text), text=text, embed_text=text,
     )  # fmt: skip
     return Hit(passage=passage, score=1.0 / rank, rank=rank)
@@ -124,3 +124,29 @@ def test_a_passage_giving_the_asked_for_fact_moves_ahead_within_the_top_three() 
     assert [h.passage.id for h in ordered] == ["p2", "p1", "p3", "p4"]  # p4 stays below the window
     assert [h.rank for h in ordered] == [2, 1, 3, 4]  # the fused rank, which the answer step reads
     assert typed_first("Qu’est-ce que le forum ?", hits) == hits  # untyped: unchanged
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which cross-cutting areas of action does the plan set out?",
+        "Sous quelle rubrique le plan aborde-t-il les échanges avec la population locale ?",
+        "Auf welchen Grundsätzen und Werten baut der Aktionsplan auf?",
+        "Pod jakim tytułem plan omawia monitorowanie postępów?",
+        "¿Qué apartado del capítulo de medidas transversales trata de la financiación?",
+        "Que princípio do plano trata do apoio desde a chegada?",
+    ],
+)
+def test_questions_about_the_structure(question: str) -> None:
+    assert asks_for_outline(question)
+
+
+def test_the_outline_moves_ahead_for_a_question_about_the_structure() -> None:
+    hits = [_hit(i, f"Passage {i}.") for i in range(1, 12)]
+    hits[6] = _hit(7, "Plan de la section : 3. Principes\nI. Soutien", kind="outline")
+    hits[10] = _hit(11, "Plan du document : II. Financement", kind="outline")
+    ordered = outline_first("Sur quels principes repose le plan ?", hits)
+    assert [h.passage.id for h in ordered[:2]] == ["p7", "p1"]  # p11 stays below the window
+    assert ordered[-1].passage.id == "p11" and ordered[0].rank == 7
+    assert outline_first("Quand le forum s’est-il réuni ?", hits) == hits
+    assert arrange("Quand le forum s’est-il réuni ?", hits) == hits
