@@ -592,6 +592,57 @@ def serve(args: argparse.Namespace) -> None:
 # ---- the parent: one child per cell, sampled --------------------------------------------------
 
 
+def cgroup_create(name: str, limit_mb: float) -> Path:
+    """A fresh cgroup v1 memory group under this process's own, limited to ``limit_mb``."""
+    own = next(
+        (
+            line.split(":", 2)[2]
+            for line in Path("/proc/self/cgroup").read_text().splitlines()
+            if "memory" in line.split(":", 2)[1].split(",")
+        ),
+        None,
+    )
+    if own is None:
+        raise SystemExit("--memory-limit-mb: no cgroup v1 memory controller in /proc/self/cgroup")
+    group = Path("/sys/fs/cgroup/memory") / own.lstrip("/") / name
+    try:
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(int(limit_mb * 2**20)))
+    except OSError as err:
+        raise SystemExit(
+            f"--memory-limit-mb: cannot create the cgroup {group} (root and cgroup v1 needed): {err}"
+        ) from err
+    return group
+
+
+def cgroup_read(group: Path) -> dict[str, int]:
+    """Usage, failcnt, OOM kills and the memory.stat counters (bytes) of ``group``."""
+    out = {
+        "usage": int((group / "memory.usage_in_bytes").read_text()),
+        "max_usage": int((group / "memory.max_usage_in_bytes").read_text()),
+        "failcnt": int((group / "memory.failcnt").read_text()),
+    }
+    for line in (group / "memory.oom_control").read_text().splitlines():
+        key, value = line.split()
+        out[key] = int(value)
+    for line in (group / "memory.stat").read_text().splitlines():
+        key, value = line.split()
+        if key in ("total_rss", "total_cache", "total_mapped_file"):
+            out[key[6:]] = int(value)
+    return out
+
+
+def cgroup_remove(group: Path) -> None:
+    for _ in range(50):  # the child's pages are uncharged lazily after it exits
+        try:
+            (group / "memory.force_empty").write_text("0")
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+    print(f"warning: could not remove the cgroup {group}", file=sys.stderr)
+
+
 def run_cell(args: argparse.Namespace, size: int, config: str) -> dict[str, Any]:
     phase_file = Path(args.dir) / f"phase-{config}-{size}"
     phase_file.write_text("start")
@@ -612,11 +663,22 @@ def run_cell(args: argparse.Namespace, size: int, config: str) -> dict[str, Any]
         "--seed",
         str(args.seed),
     ] + (["--keep"] if args.keep else [])
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    group = None
+    if args.memory_limit_mb:  # the child (and its serving grandchild) start inside the group
+        group = cgroup_create(
+            f"edge-memory-{config.replace('+', '-')}-{size}-{os.getpid()}", args.memory_limit_mb
+        )
+        procs = group / "cgroup.procs"
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, text=True, preexec_fn=lambda: procs.write_text(str(os.getpid()))
+        )
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peaks: dict[str, dict[str, int]] = {}
     killed = False
     loads = []
     last_load = 0.0
+    phase = "start"
     while proc.poll() is None:
         try:
             status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
@@ -628,7 +690,11 @@ def run_cell(args: argparse.Namespace, size: int, config: str) -> dict[str, Any]
             key = line.split(":")[0]
             if key in cell:
                 cell[key] = max(cell[key], int(line.split()[1]))
-        if cell["VmRSS"] > args.limit_mb * 1024 and not killed:
+        if group is not None:  # the group's anonymous (rss) and page cache, KB as the rest
+            cg = cgroup_read(group)
+            for key in ("usage", "rss", "cache", "mapped_file"):
+                cell["cg_" + key] = max(cell.get("cg_" + key, 0), cg[key] // 1024)
+        elif cell["VmRSS"] > args.limit_mb * 1024 and not killed:
             proc.kill()
             killed = True
         if time.monotonic() - last_load > 10:
@@ -642,9 +708,40 @@ def run_cell(args: argparse.Namespace, size: int, config: str) -> dict[str, Any]
         if line.startswith("RESULT "):
             result = json.loads(line[7:])
     result["killed_at_limit"] = killed
+    result["returncode"] = proc.returncode
+    if group is not None:
+        cg = cgroup_read(group)
+        result["cgroup"] = {
+            "limit_mb": args.memory_limit_mb,
+            "max_usage_mb": cg["max_usage"] / 2**20,
+            "failcnt": cg["failcnt"],
+            "oom_kill": cg.get("oom_kill", 0),
+            "last_phase": phase,
+        }
+        cgroup_remove(group)
     result["sampled_mb"] = {ph: {k: v / 1024 for k, v in c.items()} for ph, c in peaks.items()}
     result["load_avg"] = (min(loads), max(loads)) if loads else None
     return result
+
+
+def cgroup_line(r: dict[str, Any]) -> str:
+    """The cgroup's verdict and peaks: max_usage, and per phase the peaks of its rss (anon) and cache."""
+    cg = r.get("cgroup")
+    if cg is None:
+        return ""
+    if r["returncode"] == 0:
+        verdict = "completed"
+    elif cg["oom_kill"]:
+        verdict = f"OOM-killed in {cg['last_phase']}"
+    else:
+        verdict = f"failed (rc {r['returncode']}) in {cg['last_phase']}"
+    phases = ", ".join(
+        f"{ph} {c['cg_rss']:,.0f}/{c['cg_cache']:,.0f}" for ph, c in r["sampled_mb"].items() if "cg_rss" in c
+    )
+    return (
+        f"    cgroup {cg['limit_mb']:,.0f} MB: {verdict}; max_usage {cg['max_usage_mb']:,.0f} MB, "
+        f"failcnt {cg['failcnt']:,}, oom_kill {cg['oom_kill']}; peak rss/cache MB by phase: {phases}"
+    )
 
 
 def print_cell(r: dict[str, Any]) -> None:
@@ -652,6 +749,8 @@ def print_cell(r: dict[str, Any]) -> None:
         print(
             f"{r['size']:>9,} {r['config']:>6}  FAILED (killed at limit: {r['killed_at_limit']}) {r['sampled_mb']}"
         )
+        if "cgroup" in r:
+            print(cgroup_line(r), flush=True)
         return
     s = r["sampled_mb"]
     peak_phase = max(r["hwm_mb"], key=lambda p: r["hwm_mb"][p])
@@ -669,6 +768,8 @@ def print_cell(r: dict[str, Any]) -> None:
         f"{q.get('rescore_max_err', float('nan')):.1e}  load {r['load_avg'][0]:.1f}-{r['load_avg'][1]:.1f}",
         flush=True,
     )
+    if "cgroup" in r:
+        print(cgroup_line(r), flush=True)
 
 
 HEADER = (
@@ -685,6 +786,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--limit-mb", type=float, default=5800, help="kill a child whose VmRSS passes this")
+    parser.add_argument(
+        "--memory-limit-mb",
+        type=float,
+        default=None,
+        help="run each child in a fresh cgroup v1 memory group of this limit (root; replaces --limit-mb): "
+        "page cache is reclaimed under it, only anonymous memory can get the child OOM-killed",
+    )
     parser.add_argument("--json", default=None, help="append each cell's result as a JSON line")
     parser.add_argument("--keep", action="store_true", help="keep the shard folders")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
