@@ -166,21 +166,19 @@ class _Retrieval:
 
 
 def prime_answer_cache(service: Any) -> float | None:
-    """Encode the indexed sentences before anything is timed, as the API does at start-up
-    (``prime_answer_cache``, at most ``prime_answer_cache_passages`` passages); seconds taken.
+    """Prime the answer cache before anything is timed, as the API does at start-up
+    (``PolicyQAService.prime_answer_cache``); seconds taken.
 
     Without it the answer step's sentence cache, shared by the modes, fills as questions
     come: whichever mode asks first pays for encoding each passage's sentences and the
     others find them cached, so per-mode answer latencies would compare cold with warm.
-    None when the service has no answerer or store to prime from.
+    None when the service has nothing to prime.
     """
-    answerer = getattr(service, "answerer", None)
-    store = getattr(getattr(service, "retriever", None), "store", None)
-    if answerer is None or store is None or not hasattr(answerer, "prime"):
+    prime = getattr(service, "prime_answer_cache", None)
+    if prime is None:
         return None
-    limit = getattr(getattr(service, "settings", None), "prime_answer_cache_passages", 20_000)
     t0 = time.perf_counter()
-    answerer.prime([(d.id, d.content or "") for d in store.filter_documents()[:limit]])
+    prime()
     return time.perf_counter() - t0
 
 

@@ -368,15 +368,11 @@ class ExtractiveAnswerer:
             self.encoder = SentenceEncoder.from_settings(settings or get_settings())
 
     def prime(self, passages: list[tuple[str, str]], limit: int = 50_000) -> int:
-        """Encode the sentences of these ``(id, text)`` passages ahead of the questions, those
-        of passages whose vectors the store holds excepted; returns how many were encoded."""
+        """Encode the sentences of these ``(id, text)`` passages ahead of the questions (those
+        the store holds no vectors for: :meth:`PassageStore.without_sentence_vectors`);
+        returns how many were encoded."""
         if self.encoder is None:
             return 0
-        if self.sentence_store is not None:
-            stored: set[str] = set()
-            for i in range(0, len(passages), 256):
-                stored |= set(self.sentence_store.sentence_vectors([pid for pid, _ in passages[i : i + 256]]))
-            passages = [(pid, text) for pid, text in passages if pid not in stored]
         sentences = list(dict.fromkeys(s.text for _, text in passages for s in split_sentences(text)))[:limit]
         for i in range(0, len(sentences), 64):
             self.encoder.passages(sentences[i : i + 64])

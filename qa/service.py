@@ -131,15 +131,17 @@ class PolicyQAService:
             # kept for the log and the operator; clients are told "see the server log" only
             self.load_error = f"{type(exc).__name__}: {exc}"
 
+    def prime_answer_cache(self) -> int:
+        """Encode the sentences of the passages the store holds no vectors for (a shard written
+        before sentence vectors were stored), at most ``prime_answer_cache_passages`` of them,
+        so that no question pays for them; returns how many sentences were encoded."""
+        docs = self.retriever.store.without_sentence_vectors(self.settings.prime_answer_cache_passages)
+        return self.answerer.prime([(d.id, d.content or "") for d in docs])
+
     def _prime(self) -> None:
-        """Encode the indexed sentences the store holds no vectors for (a shard written before
-        sentence vectors were stored), so no question pays for them (bounded)."""
         try:
             t0 = time.perf_counter()
-            docs = self.retriever.store.filter_documents()
-            n = self.answerer.prime(
-                [(d.id, d.content or "") for d in docs[: self.settings.prime_answer_cache_passages]]
-            )
+            n = self.prime_answer_cache()
             log.info(
                 "answer cache primed with %d sentences in %.1fs (the others are read from the store)",
                 n,

@@ -103,6 +103,11 @@ class PassageStore(Protocol):
         (passages without any, or no longer stored, are left out)."""
         ...
 
+    def without_sentence_vectors(self, limit: int) -> list[Document]:
+        """Up to ``limit`` passages the store holds no sentence vectors for (written before they
+        were stored), without reading anybody's vectors: what the answer cache has to encode."""
+        ...
+
     def optimize(self, reopen: bool = False) -> bool:
         """Build the search indexes after a bulk write; ``reopen``: the caller reads nothing
         meanwhile, so the store may let go of its files first (less memory; Edge only)."""

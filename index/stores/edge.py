@@ -36,6 +36,7 @@ and ``tests/index/test_edge_store.py``):
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import uuid
@@ -558,6 +559,10 @@ class EdgeDocumentStore:
             if vectors and record.id in points:
                 found[points[record.id]] = [list(v) for v in vectors]
         return found
+
+    def without_sentence_vectors(self, limit: int) -> list[Document]:
+        lacking = edge.Filter(must_not=[edge.HasVectorCondition(SENTENCE_VECTORS_NAME)])
+        return list(itertools.islice(self._scroll(lacking, False), max(limit, 0)))
 
     @staticmethod
     def _to_document(record: Any, score: float | None, return_embedding: bool) -> Document:

@@ -223,6 +223,24 @@ class ServerDocumentStore:
                 found[points[str(record.id)]] = [list(v) for v in vectors]  # type: ignore[arg-type]
         return found
 
+    def without_sentence_vectors(self, limit: int) -> list[Document]:
+        lacking = models.Filter(must_not=[models.HasVectorCondition(has_vector=SENTENCE_VECTORS_NAME)])
+        out: list[Document] = []
+        offset = None
+        while len(out) < limit:
+            points, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=lacking,
+                limit=min(_SCROLL_PAGE, limit - len(out)),
+                offset=offset,
+                with_payload=True,
+                with_vectors=False,
+            )
+            out.extend(_documents(points))
+            if offset is None:
+                break
+        return out
+
     def search_ids(self, requests: Sequence[Query]) -> list[list[tuple[str, float]]]:
         if not requests:
             return []

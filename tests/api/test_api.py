@@ -138,6 +138,15 @@ def test_the_answer_step_reads_sentence_vectors_from_the_store(
     assert encoded and again.text == read.text and again.signals == read.signals
 
 
+def test_priming_encodes_nothing_when_the_store_holds_every_sentence_vector(
+    client: TestClient, service: PolicyQAService
+):
+    """Ingest stored the sentence vectors of every passage, so the start-up priming has none to
+    encode, and it finds that out without reading them."""
+    assert service.retriever.store.without_sentence_vectors(10) == []
+    assert service.prime_answer_cache() == 0
+
+
 def test_ask_in_english_answers_from_french_text(client: TestClient):
     r = client.post(
         "/ask",

@@ -865,3 +865,21 @@ def test_sentence_vectors_are_read_back_in_text_order(store) -> None:
     assert [[round(x, 5) for x in v] for v in vectors["a"]] == [unit(1), unit(2)]
     assert [[round(x, 5) for x in v] for v in vectors["b"]] == [unit(3)]
     assert store.sentence_vectors([]) == {}
+
+
+def test_passages_without_sentence_vectors_are_listed_for_priming(store) -> None:
+    """What the answer cache encodes at start-up: only passages written without sentence vectors
+    (a shard from before they were stored), found by a filter, on both engines."""
+    from index.stores.base import SENTENCE_META
+
+    store.write_documents(
+        [
+            Document(
+                id="with", content="x", embedding=[1.0] + [0.0] * 7, meta={SENTENCE_META: [[1.0] + [0.0] * 7]}
+            )
+        ]
+        + [Document(id=f"old{i}", content=f"old {i}", embedding=[0.0] * 7 + [1.0]) for i in range(3)]
+    )
+    assert sorted(d.id for d in store.without_sentence_vectors(10)) == ["old0", "old1", "old2"]
+    assert len(store.without_sentence_vectors(2)) == 2
+    assert store.without_sentence_vectors(0) == []
