@@ -19,8 +19,12 @@ from typing import Any
 _QUOTES = re.compile(r"[«»“”„\"]")
 
 
+@lru_cache(maxsize=16_384)
 def fold(text: str) -> str:
-    """Lowercase, strip accents and quotes, unify apostrophes and spaces."""
+    """Lowercase, strip accents and quotes, unify apostrophes and spaces.
+
+    Cached: a question is folded by each of its readers (funding, source, outline, asked-for
+    type), ~6 times a request."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = _QUOTES.sub(" ", text.replace("\u2019", "'"))
@@ -68,6 +72,10 @@ class FundRegistry:
         )
         self._acr_ids = [fid for _, fid in acronyms]
         self._lookup = {fold(n): f.id for f in funds for n in [*f.all_names, f.id]}
+        # the same question is searched twice per request (funding? expansion?) and the same
+        # answer sentences come back question after question; the two alternations over every
+        # name were ~1 ms of a request's interpreter time
+        self._find_cached = lru_cache(maxsize=16_384)(self._find)
 
     @classmethod
     def load(cls) -> FundRegistry:
@@ -75,6 +83,9 @@ class FundRegistry:
 
     def find(self, text: str) -> list[str]:
         """Canonical ids of the funds a text mentions, in order of first mention."""
+        return list(self._find_cached(text))
+
+    def _find(self, text: str) -> tuple[str, ...]:
         found: dict[str, int] = {}
         for m in self._acr_re.finditer(unicodedata.normalize("NFKC", text)):
             fid = self._acr_ids[int(m.lastgroup[1:])]  # type: ignore[index]
@@ -83,7 +94,7 @@ class FundRegistry:
         for m in self._name_re.finditer(folded):
             fid = self._name_ids[int(m.lastgroup[1:])]  # type: ignore[index]
             found.setdefault(fid, m.start())
-        return sorted(found, key=found.__getitem__)
+        return tuple(sorted(found, key=found.__getitem__))
 
     def resolve(self, name: str) -> str | None:
         """Fund id for an id, a name or an acronym in any case ("fse+", "ESF+", "European Social Fund Plus")."""
