@@ -92,7 +92,8 @@ anonymous part can get a process OOM-killed), ``cold+reopen`` (the service's lay
 
 So a million points write, optimise and serve inside 8 GB: the engine's own memory peaks at
 3.1 GB (in optimize()), the rest is page cache that the limit squeezes. The service adds its
-models (~2.1 GB anonymous: ~5.2 GB in all); not measured in the service's own process.
+models: measured in the service's own process by ``service_memory.py`` over a shard this
+script kept (``--keep``), VmHWM 4,977 MB at 1M (README, Benchmarks).
 
 Each (size, config) cell runs in a child process of its own, so that its peak is its own: N
 random points in the store's schema (384-d unit dense vector; a MaxSim multivector of 2 or 3

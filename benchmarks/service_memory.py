@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -33,18 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def status_mb() -> dict[str, float]:
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key = line.split(":")[0]
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            out[key] = int(line.split()[1]) / 1024
-    return out
+from edge_memory import status_kb  # noqa: E402  (this folder: the script that wrote the shard)
 
 
 def show(phase: str) -> dict[str, float]:
-    s = status_mb()
+    s = {k: v / 1024 for k, v in status_kb().items()}
     print(f"{phase:<28} " + "  ".join(f"{k} {v:,.0f} MB" for k, v in s.items()), flush=True)
     return s
 
@@ -64,7 +56,6 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="service-memory-"))
     (data / "edge").mkdir()
     (data / "edge" / "policy_passages").symlink_to(shard, target_is_directory=True)
-    os.environ.setdefault("POLICYQA_DATA_DIR", str(data))
 
     import index.documents as documents
     import index.retrieval as retrieval

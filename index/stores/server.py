@@ -13,10 +13,11 @@ mode (``QdrantClient(location=":memory:")`` or ``path=``), which speaks the same
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -179,8 +180,9 @@ class ServerDocumentStore:
         ).count
 
     def filter_documents(self, filters: Filters = None, return_embedding: bool = False) -> list[Document]:
-        query_filter = convert_filters_to_qdrant(filters)
-        out: list[Document] = []
+        return list(self._scroll(convert_filters_to_qdrant(filters), return_embedding))
+
+    def _scroll(self, query_filter: models.Filter | None, return_embedding: bool) -> Iterator[Document]:
         offset = None
         while True:
             points, offset = self.client.scroll(
@@ -191,9 +193,9 @@ class ServerDocumentStore:
                 with_payload=True,
                 with_vectors=return_embedding,
             )
-            out.extend(_documents(points))
+            yield from _documents(points)
             if offset is None:
-                return out
+                return
 
     def get_documents_by_id(self, ids: list[str], return_embedding: bool = False) -> list[Document]:
         """In the order asked; missing ids left out."""
@@ -225,21 +227,7 @@ class ServerDocumentStore:
 
     def without_sentence_vectors(self, limit: int) -> list[Document]:
         lacking = models.Filter(must_not=[models.HasVectorCondition(has_vector=SENTENCE_VECTORS_NAME)])
-        out: list[Document] = []
-        offset = None
-        while len(out) < limit:
-            points, offset = self.client.scroll(
-                self.collection,
-                scroll_filter=lacking,
-                limit=min(_SCROLL_PAGE, limit - len(out)),
-                offset=offset,
-                with_payload=True,
-                with_vectors=False,
-            )
-            out.extend(_documents(points))
-            if offset is None:
-                break
-        return out
+        return list(itertools.islice(self._scroll(lacking, False), max(limit, 0)))
 
     def search_ids(self, requests: Sequence[Query]) -> list[list[tuple[str, float]]]:
         if not requests:
