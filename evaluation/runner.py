@@ -151,6 +151,7 @@ class _Retrieval:
     """Retrieval as ``PolicyQAService.ask`` does it, to any depth, without the answer step."""
 
     def __init__(self, service: Any, filters: SearchFilters | None, language_fallback: str) -> None:
+        self.service = service
         self.retriever = service.retriever
         self.filters = _service_filters(service, filters)
         self.fallback = language_fallback
@@ -162,7 +163,10 @@ class _Retrieval:
         hits, _ = self.retriever.search_with_embedding(
             question, mode=mode, top_k=top_k, filters=self.filters, language=language
         )
-        return arrange(question, hits)
+        arranged = getattr(self.service, "arrange", None)
+        if arranged is None:  # a service without its own (tests' stand-ins)
+            return arrange(question, hits)
+        return cast(list[Hit], arranged(question, hits)[0])
 
 
 def prime_answer_cache(service: Any) -> float | None:

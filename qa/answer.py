@@ -56,6 +56,7 @@ from ingest.models import Passage
 from ingest.sentences import Sentence, split_sentences
 from qa.answer_types import AnswerType, asked_type, asks_for_source, gives
 from qa.results import Answerability, AnswerSentence
+from qa.sections import Location
 
 
 class SentenceVectorSource(Protocol):
@@ -191,6 +192,8 @@ class ScoredSentence:
     #: added to ``score`` to order the sentences shown, never read by the decision: footnotes
     #: come after the claims they support unless the question asks for a source
     preference: float = 0.0
+    #: the headings the sentence's passage sits under (stripped)
+    section_path: tuple[str, ...] = ()
 
     @property
     def rank_key(self) -> float:
@@ -232,7 +235,8 @@ RULE = (
     "asking for a figure (how many, how much, what share), a date (when, by what deadline) or the holder of "
     "an office (who chairs, who is the commissioner) is answered only when a sentence giving one scores "
     "within {keep_within:g} of the best sentence; that sentence leads the answer. When the best passage is "
-    "an outline (a chapter's headings), the answer is its headings."
+    "an outline (a chapter's headings), the answer is its headings; for a question asking under which heading "
+    "something is dealt with, the heading most of the top passages sit under, then the best sentence under it."
 )
 
 #: "Voir: …", "See …", an author and year "OCDE (2020)": a footnote that points to a publication.
@@ -284,6 +288,10 @@ def _anchor_keys(text: str, prefix: int) -> frozenset[str]:
     """
     words = {w[:n] for w in _WORD.findall(_fold(text)) for n in range(3, prefix + 1)}
     return frozenset(words | set(_YEAR.findall(text)))
+
+
+def _section(passage: Passage) -> tuple[str, ...]:
+    return tuple(s.strip() for s in passage.section_path)
 
 
 @lru_cache(maxsize=16_384)
@@ -447,6 +455,7 @@ class ExtractiveAnswerer:
                     overlap,
                     score,
                     preference,
+                    _section(hit.passage),
                 )
             )
         scored.sort(key=lambda s: s.rank_key, reverse=True)
@@ -545,6 +554,25 @@ class ExtractiveAnswerer:
         return lines
 
     @staticmethod
+    def located(
+        location: Location, scored: list[ScoredSentence], max_marker: int | None = None
+    ) -> list[ScoredSentence]:
+        """The heading, cited from its outline (marker 1), then the best sentence under it.
+
+        The heading answers "under which heading"; the sentence shows what under it matches
+        the question, and answers it when the question names one heading among sub-headings
+        that are not in an outline ("which principle deals with...": a line of the body)."""
+        start = location.outline.text.find(location.heading)
+        lines = [
+            ScoredSentence(
+                location.heading, 1, location.outline.id, start, start + len(location.heading), 0.0, 0.0, 0.0
+            )
+        ]
+        pool = [s for s in scored if max_marker is None or s.marker <= max_marker]
+        under = [s for s in pool if location.heading in s.section_path] or pool
+        return lines + under[:1]
+
+    @staticmethod
     def lead_with(
         expected: AnswerType, scored: list[ScoredSentence], max_marker: int | None = None
     ) -> tuple[list[ScoredSentence], float | None]:
@@ -612,11 +640,14 @@ class ExtractiveAnswerer:
         max_marker: int | None = None,
         query_embedding: list[float] | None = None,
         funding: bool = False,
+        location: Location | None = None,
     ) -> dict[str, ExtractiveAnswer]:
         """Answer from the top ``candidate_passages`` hits; sentences come only from the first ``max_marker``.
 
         ``query_embedding``: the retrieval's own (same model, same prompt), to avoid a second encoding;
-        ``funding``: the question asks which funds support something (see :meth:`select`)."""
+        ``funding``: the question asks which funds support something (see :meth:`select`);
+        ``location``: the question asks under which heading something is dealt with, and
+        :class:`qa.sections.SectionLocator` put the outline listing it first (see :meth:`located`)."""
         top = hits[: self.candidate_passages]
         scored = self.score_sentences(query, top, language, query_embedding)
         signals = self.signals(query, top, scored, language)
@@ -635,7 +666,9 @@ class ExtractiveAnswerer:
                     f" (the closest is {gap:.3f} below the best)" if gap is not None else ""
                 )
         chosen = self.select(scored, max_marker, funding) if answerable else []
-        if chosen and self.outline_answers and top and top[0].passage.kind == "outline":
+        if chosen and location is not None and top and top[0].passage.id == location.outline.id:
+            chosen = self.located(location, scored, max_marker)
+        elif chosen and self.outline_answers and top and top[0].passage.kind == "outline":
             chosen = self.outline_lines(top[0])
         answer = ExtractiveAnswer(
             answerable=answerable and bool(chosen),

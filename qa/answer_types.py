@@ -167,27 +167,61 @@ def typed_first(question: str, hits: list[Hit], window: int = 3) -> list[Hit]:
     return _ahead(hits, window, lambda h: gives(expected, h.passage.text))
 
 
-#: Questions whose answer is a heading or a list of them: "which areas / principles does the
-#: plan set out", "under which heading does it discuss X", "what does chapter 2 cover".
+#: Questions whose answer is a list of headings: "which areas / principles does the plan set
+#: out", "what does chapter 2 cover". Those asking for one heading ("under which heading does
+#: it discuss X") are matched by :data:`_LOCATE_RE` too, which takes precedence.
 _OUTLINE_RE = re.compile(
     r"(?<!\w)(?:"
-    r"(?:which|what) (?:[\w-]+ )?(?:areas|headings?|chapters?|sections?|titles?|parts?|principles?|pillars?)"
+    r"(?:which|what) (?:[\w-]+ )?(?:areas|headings?|chapters?|sections?|titles?|parts|principles?|pillars?)"
     r"|main areas|under (?:which|what) (?:heading|title|section|chapter)"
-    r"|(?:sous )?quel(?:le)?s? (?:\w+ )?(?:rubriques?|chapitres?|sections?|titres?|parties|partie|principes?|domaines?|volets?)"
+    r"|(?:sous )?quel(?:le)?s? (?:\w+ )?(?:rubriques?|chapitres?|sections?|titres?|parties|principes?|domaines?|volets?)"
     r"|sur quels principes"
     r"|welche[nrs]? (?:\w+ )?(?:grundsatze[n]?|bereiche[n]?|kapitel[n]?|abschnitte?[n]?|prinzipien|uberschrift(?:en)?)"
     r"|unter welche[rm] (?:uberschrift|titel|kapitel)"
     r"|qual(?:e|i)? (?:\w+ )?(?:aree|principi|principio|capitol[oi]|sezion[ei]|titol[oi]|parti)|sotto quale (?:titolo|capitolo)"
-    r"|(?:que|qual|quais|cual|cuales) (?:\w+ )?(?:apartados?|principios?|capitulos?|secciones?|seccion|titulos?|areas|partes?|secoes|secao)"
+    r"|(?:que|qual|quais|cual|cuales) (?:\w+ )?(?:apartados?|principios?|capitulos?|secciones?|seccion|titulos?|areas|partes|secoes|secao)"
     r"|welk(?:e)? (?:\w+ )?(?:hoofdstuk(?:ken)?|principes?|gebieden|onderdelen|kopje)|onder welk"
     r"|pod jakim (?:tytulem|naglowkiem)|jaki(?:e|m)? (?:\w+ )?(?:rozdzia\w*|zasad\w*|obszar\w*|tytu\w*)"
     r")(?!\w)"
 )
 
 
+#: Questions asking *where* something is dealt with: one heading, found through what it
+#: covers ("under which heading does the plan discuss X", "which section deals with the
+#: funding", "que princípio trata de X"). Singular words only: "which areas / principles" asks
+#: for a list (:data:`_OUTLINE_RE`). "Part" only after "in which" ("quelle part", "qué parte
+#: de los migrantes" ask for a share).
+_LOCATE_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"under (?:which|what) (?:heading|title|section|chapter)|(?:in|from) (?:which|what) (?:section|chapter|part)"
+    r"|(?:which|what) (?:section|chapter|heading|principle)(?! of (?:the )?(?:population|migrants|society))"
+    r"|(?:sous|dans) quel(?:le)? (?:rubrique|titre|intitule|chapitre|section|partie)"
+    r"|quel(?:le)? (?:rubrique|chapitre|section|principe)(?!s)"
+    r"|unter welche[rm] (?:uberschrift|titel|kapitel|abschnitt|rubrik)|in welche[mr] (?:abschnitt|kapitel|teil)"
+    r"|welche[rs]? (?:abschnitt|grundsatz|prinzip)(?!\w)"
+    r"|sotto (?:quale|che) (?:titolo|capitolo|sezione|voce)|in (?:quale|che) (?:sezione|capitolo|parte)"
+    r"|quale (?:sezione|capitolo|principio)"
+    r"|bajo (?:que|cual) (?:titulo|epigrafe|apartado)|en (?:que|cual) (?:apartado|seccion|capitulo|parte)"
+    r"|(?:que|cual|qual) (?:apartado|seccion|capitulo|principio|seccao|secao)(?!s)"
+    r"|sob (?:que|qual) (?:titulo|epigrafe)|em (?:que|qual) (?:seccao|secao|capitulo|parte)"
+    r"|onder welk(?:e)? (?:kopje|titel|hoofdstuk|rubriek)|in welk(?:e)? (?:hoofdstuk|deel|onderdeel|sectie)"
+    r"|welk(?:e)? (?:hoofdstuk|onderdeel|sectie|principe|beginsel)(?!\w)"
+    r"|pod jakim (?:tyt[uł]lem|tytułem|nag[lł]owkiem)|w (?:ktorym|jakim) (?:rozdziale|dziale|punkcie)"
+    r"|w (?:ktorej|jakiej) czesci|(?:ktory|jaki) (?:rozdzia[lł]|dzia[lł])|(?:ktora|jaka) zasada"
+    r")(?!\w)"
+)
+
+
+def asks_for_location(question: str) -> bool:
+    """Whether the answer is the one heading under which the document deals with something."""
+    return bool(_LOCATE_RE.search(fold(question)))
+
+
 def asks_for_outline(question: str) -> bool:
-    """Whether the answer is a heading or a list of headings (the structure of a document)."""
-    return bool(_OUTLINE_RE.search(fold(question)))
+    """Whether the answer is a list of headings (the structure of a document); a question
+    asking under which heading something is dealt with is not one (:func:`asks_for_location`)."""
+    folded = fold(question)
+    return bool(_OUTLINE_RE.search(folded)) and not _LOCATE_RE.search(folded)
 
 
 def outline_first(question: str, hits: list[Hit], window: int = 10) -> list[Hit]:
@@ -204,5 +238,7 @@ def outline_first(question: str, hits: list[Hit], window: int = 10) -> list[Hit]
 
 def arrange(question: str, hits: list[Hit]) -> list[Hit]:
     """The order shown for a question: passages giving the asked-for fact, or the outline for a
-    question about the structure, moved ahead (:func:`typed_first`, :func:`outline_first`)."""
+    question about the structure, moved ahead (:func:`typed_first`, :func:`outline_first`).
+    A question asking under which heading something is dealt with needs the store too: the
+    service's ``arrange`` (:class:`qa.sections.SectionLocator`)."""
     return outline_first(question, typed_first(question, hits))

@@ -19,16 +19,17 @@ from typing import Any
 from core.errors import EmptyDocument, NotFound
 from core.languages import detect_language, warm_up_detector
 from core.settings import Settings, get_settings
-from index.documents import fingerprint
+from index.documents import document_to_passage, fingerprint
 from index.indexing import Indexer, IngestReport, ReconcileReport
 from index.retrieval import Retriever
 from index.types import Hit, Mode, SearchFilters
 from ingest.chunker import chunk_document
 from ingest.funds import Fund, FundRegistry, resolve
+from ingest.models import Passage
 from ingest.readers import SUPPORTED, read_bytes
 from qa import budget
 from qa.answer import ExtractiveAnswerer, message_for
-from qa.answer_types import arrange
+from qa.answer_types import arrange, asks_for_location
 from qa.funding import asks_about_funding, fund_mentions
 from qa.generator import AnswerGenerator
 from qa.jobs import Job, JobConflict, JobQueue
@@ -47,6 +48,7 @@ from qa.results import (
     SearchResult,
     UploadOutcome,
 )
+from qa.sections import Location, SectionLocator
 from qa.uploads import (
     INCOMING_SUFFIX,
     DocumentExists,
@@ -245,7 +247,7 @@ class PolicyQAService:
             filters=self.retrieval_filters(request.filters),
             language=language,
         )
-        hits = arrange(question, hits)
+        hits, location = self.arrange(question, hits)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         budget.check("the extractive answer")
         t1 = time.perf_counter()
@@ -256,6 +258,7 @@ class PolicyQAService:
             max_marker=request.top_k,
             query_embedding=query_embedding,
             funding=funding,
+            location=location,
         )["answer"]
         hits = hits[: request.top_k]
         timings["answer_ms"] = (time.perf_counter() - t1) * 1000
@@ -310,6 +313,30 @@ class PolicyQAService:
             mode=mode,
             passages=self._cite(hits),
         )
+
+    def arrange(self, question: str, hits: list[Hit]) -> tuple[list[Hit], Location | None]:
+        """The order shown for a question (:func:`qa.answer_types.arrange`); for a question
+        asking under which heading something is dealt with, the outline listing that heading
+        first (:class:`qa.sections.SectionLocator`), and the heading found."""
+        if asks_for_location(question):
+            located, location = SectionLocator(self._outlines).arrange(hits)
+            if location is not None:
+                return located, location
+        return arrange(question, hits), None  # also when no outline lists a heading (a web page)
+
+    def _outlines(self, doc_id: str) -> list[Passage]:
+        """A document's outline passages (a chapter's headings each): a filtered read, both
+        fields keyword-indexed."""
+        documents = self.retriever.store.filter_documents(
+            {
+                "operator": "AND",
+                "conditions": [
+                    {"field": "meta.doc_id", "operator": "==", "value": doc_id},
+                    {"field": "meta.kind", "operator": "==", "value": "outline"},
+                ],
+            }
+        )
+        return [document_to_passage(d) for d in documents]
 
     def _cite(self, hits: list[Hit]) -> list[CitedPassage]:
         """The hits as cited passages, markers [1], [2]... in order, each citation carrying its

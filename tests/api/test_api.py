@@ -114,6 +114,23 @@ def test_a_question_about_the_plan_s_structure_is_answered_with_its_headings(cli
     assert "partenariats solides" in body["answer"]
 
 
+def test_a_question_asking_under_which_heading_is_answered_with_that_heading(client: TestClient):
+    """Issue #16: the heading the retrieved passages sit under, quoted from the outline that
+    lists it (cited first), then the best sentence under it; also in another language."""
+    for question in (
+        "Sous quelle rubrique le plan aborde-t-il les échanges entre nouveaux arrivants et population locale ?",
+        "¿Qué apartado del capítulo de medidas transversales trata de la financiación de la UE?",
+    ):
+        body = client.post("/ask", json={"question": question, "top_k": 5}).json()
+        assert body["answerable"] is True and body["passages"][0]["kind"] == "outline"
+        heading, *rest = body["sentences"]
+        outline = body["passages"][0]["text"]
+        assert heading["markers"] == [1] and outline[heading["start"] : heading["end"]] == heading["text"]
+        assert len(rest) == 1 and rest[0]["markers"] != [1]
+        expected = "III. Encourager la participation" if question.startswith("Sous") else "II. Davantage"
+        assert heading["text"].startswith(expected)
+
+
 def test_the_answer_step_reads_sentence_vectors_from_the_store(
     client: TestClient, service: PolicyQAService, monkeypatch: pytest.MonkeyPatch
 ):
