@@ -63,7 +63,8 @@ PLAN = "plan-action-integration-inclusion-2021-2027"
 # `policy-qa eval --gold evaluation/gold/validation.jsonl --no-answers` (README, Quality).
 # Raise them when the system improves.
 HYBRID_HIT5 = 0.930  # 0.919 before "under which heading" questions were answered by the outline
-HYBRID_MRR10 = 0.804  # 0.776 before typed passages, 0.791 before outlines moved ahead, 0.801 before headings
+HYBRID_MRR10 = 0.810  # 0.776 before typed passages, 0.791 before outlines moved ahead, 0.801 before
+# headings, 0.804 before footnotes moved ahead for source questions
 MARGIN = 0.05
 # The answers, same split and run (`--answers`), re-measured after the office-holder and deadline
 # checks, outline answers and stored sentence vectors: support 0.593, unanswerable recall 0.800

@@ -7,7 +7,16 @@ import pytest
 from index.types import Hit
 from ingest.models import Passage
 from qa.answer import ExtractiveAnswerer, ScoredSentence
-from qa.answer_types import arrange, asked_type, asks_for_outline, gives, outline_first, typed_first
+from qa.answer_types import (
+    arrange,
+    asked_type,
+    asks_for_location,
+    asks_for_outline,
+    gives,
+    outline_first,
+    source_first,
+    typed_first,
+)
 
 
 @pytest.mark.parametrize(
@@ -130,15 +139,46 @@ def test_a_passage_giving_the_asked_for_fact_moves_ahead_within_the_top_three() 
     "question",
     [
         "Which cross-cutting areas of action does the plan set out?",
-        "Sous quelle rubrique le plan aborde-t-il les échanges avec la population locale ?",
         "Auf welchen Grundsätzen und Werten baut der Aktionsplan auf?",
-        "Pod jakim tytułem plan omawia monitorowanie postępów?",
-        "¿Qué apartado del capítulo de medidas transversales trata de la financiación?",
-        "Que princípio do plano trata do apoio desde a chegada?",
+        "Sur quels principes repose le plan ?",
+        "Quali aree d’azione trasversali individua il piano?",
     ],
 )
 def test_questions_about_the_structure(question: str) -> None:
-    assert asks_for_outline(question)
+    assert asks_for_outline(question) and not asks_for_location(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Sous quelle rubrique le plan aborde-t-il les échanges avec la population locale ?",
+        "Pod jakim tytułem plan omawia monitorowanie postępów?",
+        "W którym rozdziale plan omawia zdrowie?",
+        "¿Qué apartado del capítulo de medidas transversales trata de la financiación?",
+        "Que princípio do plano trata do apoio desde a chegada?",
+        "Which section of the plan deals with health?",
+        "Under which heading does the plan discuss housing?",
+        "In welchem Kapitel geht es um Wohnraum?",
+        "In welk hoofdstuk staat iets over huisvesting?",
+        "Dans quelle partie du plan est-il question du logement ?",
+    ],
+)
+def test_questions_asking_under_which_heading(question: str) -> None:
+    """One heading, found through what it covers: not the list of headings."""
+    assert asks_for_location(question) and not asks_for_outline(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Qué parte de los migrantes trabaja?",  # a share, not a part of the document
+        "What part of the budget goes to housing?",
+        "Quelle part des migrants est hautement qualifiée ?",
+        "Quand le forum s’est-il réuni ?",
+    ],
+)
+def test_shares_are_not_questions_about_the_structure(question: str) -> None:
+    assert not asks_for_outline(question) and not asks_for_location(question)
 
 
 def test_the_outline_moves_ahead_for_a_question_about_the_structure() -> None:
@@ -150,3 +190,19 @@ def test_the_outline_moves_ahead_for_a_question_about_the_structure() -> None:
     assert ordered[-1].passage.id == "p11" and ordered[0].rank == 7
     assert outline_first("Quand le forum s’est-il réuni ?", hits) == hits
     assert arrange("Quand le forum s’est-il réuni ?", hits) == hits
+
+
+def test_the_footnote_moves_ahead_for_a_question_about_a_source() -> None:
+    """The note holds the source; the body passage calling it often ranks just above it."""
+    hits = [
+        _hit(1, "Quelque 34 millions d’habitants sont nés en dehors de l’UE."),
+        _hit(2, "Eurostat, données démographiques, 2019.", kind="footnote"),
+        _hit(3, "OCDE/UE (2018), Settling In.", kind="footnote"),
+    ]
+    ordered = source_first("D’où vient le chiffre de 34 millions ?", hits)
+    assert [h.passage.id for h in ordered] == ["p2", "p1", "p3"] and ordered[0].rank == 2
+    assert arrange("Which publication backs the figure of 34 million?", hits)[0].passage.id == "p2"
+    assert source_first("Combien d’habitants sont nés hors de l’UE ?", hits) == hits  # not a source question
+    assert source_first("D’où vient le chiffre ?", [hits[0], hits[2], hits[1]])[0].passage.id == "p3"
+    far = [hits[0], _hit(4, "Autre passage."), hits[1]]
+    assert source_first("D’où vient le chiffre ?", far) == far  # below the window of 2
