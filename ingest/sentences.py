@@ -4,7 +4,7 @@ Why not a library: NLTK's Punkt needs a data download (no Hub, no internet here)
 needs a model; policy texts are regular enough that a few rules do well. Splits happen at
 ``.``, ``!``, ``?`` or ``;`` followed by a new sentence (capital, digit, quote, bullet), at
 line breaks, and never after the abbreviations these documents use (``art.``, ``p.``,
-``cf.``, ``n°``...). Fragments too short to answer anything (headings) are dropped.
+``cf.``, ``n°``, months: ``Dec.``...). Fragments too short to answer anything (headings) are dropped.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 _BOUNDARY = re.compile(r"(?<=[.!?;…])[»”\")\]]*\s+(?=[«“\"(\[]?[A-ZÀ-ÖØ-Þ0-9·•\-–])")
 _ABBREVIATIONS = re.compile(
     r"(?:\b(?:art|arts|p|pp|cf|ex|n|no|nos|vol|etc|env|mm|m|mme|dr|st|ste|chap|fig|sect|al|op|cit|ibid|resp|approx"
-    r"|e\.g|i\.e|cie|inc|ltd|vs)\.|\b[A-Z]\.|\b[IVXLC]+\.|n°)$",
+    r"|e\.g|i\.e|cie|inc|ltd|vs"
+    # months before a day or a year: "(Dec. 2018)", "le 3 janv. 2021"
+    r"|jan|janv|feb|fevr|févr|apr|avr|jun|jul|juil|aug|sep|sept|oct|nov|dec|déc)\.|\b[A-Z]\.|\b[IVXLC]+\.|n°)$",
     re.IGNORECASE,
 )
 _LINE_BREAK = re.compile(r"\n+")
