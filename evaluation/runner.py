@@ -166,7 +166,7 @@ class _Retrieval:
         arranged = getattr(self.service, "arrange", None)
         if arranged is None:  # a service without its own (tests' stand-ins)
             return arrange(question, hits)
-        return cast(list[Hit], arranged(question, hits)[0])
+        return cast(list[Hit], arranged(question, hits, self.filters)[0])
 
 
 def prime_answer_cache(service: Any) -> float | None:

@@ -247,7 +247,7 @@ class PolicyQAService:
             filters=self.retrieval_filters(request.filters),
             language=language,
         )
-        hits, location = self.arrange(question, hits)
+        hits, location = self.arrange(question, hits, request.filters)
         timings["retrieve_ms"] = (time.perf_counter() - t0) * 1000
         budget.check("the extractive answer")
         t1 = time.perf_counter()
@@ -314,11 +314,18 @@ class PolicyQAService:
             passages=self._cite(hits),
         )
 
-    def arrange(self, question: str, hits: list[Hit]) -> tuple[list[Hit], Location | None]:
+    def arrange(
+        self, question: str, hits: list[Hit], filters: SearchFilters | None = None
+    ) -> tuple[list[Hit], Location | None]:
         """The order shown for a question (:func:`qa.answer_types.arrange`); for a question
         asking under which heading something is dealt with, the outline listing that heading
-        first (:class:`qa.sections.SectionLocator`), and the heading found."""
-        if asks_for_location(question):
+        first (:class:`qa.sections.SectionLocator`), and the heading found. Not when ``filters``
+        exclude outlines (other kinds only, or passages naming a fund: an outline names none),
+        since the outline may not have been retrieved."""
+        outlines_allowed = filters is None or (
+            (not filters.kinds or "outline" in filters.kinds) and not filters.funds
+        )
+        if outlines_allowed and asks_for_location(question):
             located, location = SectionLocator(self._outlines).arrange(hits)
             if location is not None:
                 return located, location

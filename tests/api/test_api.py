@@ -129,6 +129,11 @@ def test_a_question_asking_under_which_heading_is_answered_with_that_heading(cli
         assert len(rest) == 1 and rest[0]["markers"] != [1]
         expected = "III. Encourager la participation" if question.startswith("Sous") else "II. Davantage"
         assert heading["text"].startswith(expected)
+    # filtered to other kinds of passage, no outline is added: the filter holds
+    body = client.post(
+        "/ask", json={"question": question, "top_k": 5, "filters": {"kinds": ["passage", "footnote"]}}
+    ).json()
+    assert {p["kind"] for p in body["passages"]} <= {"passage", "footnote"}
 
 
 def test_the_answer_step_reads_sentence_vectors_from_the_store(
