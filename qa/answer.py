@@ -192,8 +192,6 @@ class ScoredSentence:
     #: added to ``score`` to order the sentences shown, never read by the decision: footnotes
     #: come after the claims they support unless the question asks for a source
     preference: float = 0.0
-    #: the headings the sentence's passage sits under (stripped)
-    section_path: tuple[str, ...] = ()
 
     @property
     def rank_key(self) -> float:
@@ -288,10 +286,6 @@ def _anchor_keys(text: str, prefix: int) -> frozenset[str]:
     """
     words = {w[:n] for w in _WORD.findall(_fold(text)) for n in range(3, prefix + 1)}
     return frozenset(words | set(_YEAR.findall(text)))
-
-
-def _section(passage: Passage) -> tuple[str, ...]:
-    return tuple(s.strip() for s in passage.section_path)
 
 
 @lru_cache(maxsize=16_384)
@@ -456,7 +450,6 @@ class ExtractiveAnswerer:
                     overlap,
                     score,
                     preference,
-                    _section(hit.passage),
                 )
             )
         scored.sort(key=lambda s: s.rank_key, reverse=True)
@@ -556,7 +549,7 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def located(
-        location: Location, scored: list[ScoredSentence], max_marker: int | None = None
+        location: Location, scored: list[ScoredSentence], hits: list[Hit], max_marker: int | None = None
     ) -> list[ScoredSentence]:
         """The heading, cited from its outline (marker 1), then the best sentence under it.
 
@@ -570,7 +563,10 @@ class ExtractiveAnswerer:
             )
         ]
         pool = [s for s in scored if max_marker is None or s.marker <= max_marker]
-        under = [s for s in pool if location.heading in s.section_path] or pool
+        inside = {
+            h.passage.id for h in hits if location.heading in (p.strip() for p in h.passage.section_path)
+        }
+        under = [s for s in pool if s.passage_id in inside] or pool
         return lines + under[:1]
 
     @staticmethod
@@ -668,7 +664,7 @@ class ExtractiveAnswerer:
                 )
         chosen = self.select(scored, max_marker, funding) if answerable else []
         if chosen and location is not None and top and top[0].passage.id == location.outline.id:
-            chosen = self.located(location, scored, max_marker)
+            chosen = self.located(location, scored, top, max_marker)
         elif chosen and self.outline_answers and top and top[0].passage.kind == "outline":
             chosen = self.outline_lines(top[0])
         answer = ExtractiveAnswer(

@@ -21,7 +21,7 @@ from core.languages import detect_language, warm_up_detector
 from core.settings import Settings, get_settings
 from index.documents import document_to_passage, fingerprint
 from index.indexing import Indexer, IngestReport, ReconcileReport
-from index.retrieval import Retriever
+from index.retrieval import Retriever, filters_to_haystack
 from index.types import Hit, Mode, SearchFilters
 from ingest.chunker import chunk_document
 from ingest.funds import Fund, FundRegistry, resolve
@@ -335,13 +335,7 @@ class PolicyQAService:
         """A document's outline passages (a chapter's headings each): a filtered read, both
         fields keyword-indexed."""
         documents = self.retriever.store.filter_documents(
-            {
-                "operator": "AND",
-                "conditions": [
-                    {"field": "meta.doc_id", "operator": "==", "value": doc_id},
-                    {"field": "meta.kind", "operator": "==", "value": "outline"},
-                ],
-            }
+            filters_to_haystack(SearchFilters(doc_ids=[doc_id], kinds=["outline"]))
         )
         return [document_to_passage(d) for d in documents]
 

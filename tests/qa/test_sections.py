@@ -79,16 +79,14 @@ def test_the_answer_is_the_heading_then_the_best_sentence_under_it() -> None:
     _, location = SectionLocator(_outlines).arrange(hits)
     assert location is not None
 
-    def scored(text: str, marker: int, heading: str, score: float) -> ScoredSentence:
-        return ScoredSentence(
-            text, marker, f"p{marker}", 0, len(text), score, 0.0, score, 0.0, (CHAPTER, heading)
-        )
+    def scored(text: str, marker: int, hit: Hit, score: float) -> ScoredSentence:
+        return ScoredSentence(text, marker, hit.passage.id, 0, len(text), score, 0.0, score, 0.0)
 
     sentences = [
-        scored("Partenariats locaux.", 2, "I. Partenariats", 0.9),
-        scored("Rencontres entre migrants et habitants.", 3, "III. Participation", 0.88),
+        scored("Partenariats locaux.", 2, hits[0], 0.9),  # under I.
+        scored("Rencontres entre migrants et habitants.", 3, hits[1], 0.88),  # under III.
     ]
-    heading, under = ExtractiveAnswerer.located(location, sentences)
+    heading, under = ExtractiveAnswerer.located(location, sentences, hits)
     assert (heading.text, heading.marker, heading.passage_id) == ("III. Participation", 1, OUTLINE.id)
     assert OUTLINE.text[heading.start : heading.end] == heading.text  # an exact quote of the outline
     assert under.text == "Rencontres entre migrants et habitants."
