@@ -541,12 +541,12 @@ class EdgeDocumentStore:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return []
-        points = [convert_id(i) for i in wanted]
+        points: list[edge.PointId] = [_point_uuid(i) for i in wanted]
         records = self.shard.retrieve(points, True, return_embedding)
         found = {record.id: record for record in records}
         documents: list[Document] = []
         for point in points:
-            record = found.get(uuid.UUID(point))
+            record = found.get(point)
             if record is not None:
                 documents.append(self._to_document(record, None, return_embedding))
         return documents
@@ -727,7 +727,7 @@ class EdgeDocumentStore:
         if not ids:
             return
         with self._write_lock:
-            self.shard.update(edge.UpdateOperation.delete_points([convert_id(i) for i in ids]))
+            self.shard.update(edge.UpdateOperation.delete_points([_point_uuid(i) for i in ids]))
             if self.flush_each_batch:
                 self.shard.flush()
 
