@@ -7,7 +7,6 @@ Sentence Transformers backend cache of sentence-transformers-haystack gives them
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from haystack_integrations.components.embedders.sentence_transformers import (
 
 from core.settings import Settings, get_settings
 from index.cpu import available_cpus, configure_cpu_threads
-from index.model.onnx import OnnxTextEncoder, exportable, onnx_runtime_available
+from index.model.onnx import OnnxTextEncoder, exportable, onnx_runtime_available, shared_encoder
 from index.model.resolve import resolve_model
 from index.query_batching import BatchingTextEmbedder
 
@@ -132,10 +131,10 @@ class OnnxEmbeddingBackend:
         return self.encoder.encode(data).tolist() if data else []
 
 
-@functools.cache
 def _fp32_encoder(model_dir: Path) -> OnnxTextEncoder:
-    """One session per model per process, shared by the passage, sentence and answer encoders."""
-    return OnnxTextEncoder(model_dir, threads=available_cpus(), precision="fp32")
+    """One session per model per process, shared by the passage, sentence and answer encoders
+    (and the query encoder when it runs fp32)."""
+    return shared_encoder(model_dir, "fp32", available_cpus())
 
 
 @component

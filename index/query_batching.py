@@ -24,7 +24,7 @@ from typing import Any
 from haystack import component, default_from_dict, default_to_dict
 
 from index.cpu import available_cpus
-from index.model.onnx import OnnxTextEncoder, Precision, check_precision
+from index.model.onnx import Precision, check_precision, shared_encoder
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class BatchingTextEmbedder:
         """The ONNX Runtime path (index.model.onnx) with the wrapped embedder's prompt."""
         from pathlib import Path
 
-        encoder = OnnxTextEncoder(Path(inner.model), threads=available_cpus(), precision=precision)
+        encoder = shared_encoder(Path(inner.model).resolve(), precision, available_cpus())
         prefix, suffix = inner.prefix, inner.suffix
 
         def encode(texts: list[str]) -> Sequence[Sequence[float]]:

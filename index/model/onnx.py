@@ -24,6 +24,7 @@ query time. ``POLICYQA_QUERY_PRECISION=fp32`` serves the fp32 graph.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -205,8 +206,13 @@ def export_onnx(model_dir: Path, force: bool = False, precision: Precision = "fp
         return onnx_path(model_dir, precision)
 
 
+@functools.cache
 def _tokenizer(model_dir: Path) -> tuple[Any, int]:
-    """sentence-transformers' tokenisation (the same tokenizer.json and truncation) and the pad id."""
+    """sentence-transformers' tokenisation (the same tokenizer.json and truncation) and the pad id.
+
+    One per model and process: reading the 17 MB tokenizer.json takes a second, and the service's
+    query and passage encoders used to read it once each. Shared safely: it is configured here,
+    before anyone holds it, and encoding does not change it."""
     from tokenizers import Tokenizer
 
     config = json.loads((model_dir / "sentence_bert_config.json").read_text())
@@ -266,6 +272,15 @@ def _encode(tokenizer: tuple[Any, int], session: Any, texts: list[str]) -> np.nd
         start = stop
     assert out is not None
     return out
+
+
+@functools.cache
+def shared_encoder(model_dir: Path, precision: Precision, threads: int | None = None) -> OnnxTextEncoder:
+    """One encoder per model, precision and thread count per process.
+
+    The dense and hybrid query pipelines each built their own 8-bit session (a second start-up
+    second and a second copy of the graph in memory) although a session serves concurrent calls."""
+    return OnnxTextEncoder(model_dir, threads=threads, precision=precision)
 
 
 class OnnxTextEncoder:
