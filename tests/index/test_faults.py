@@ -33,7 +33,6 @@ from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 
-PLAN = CORPUS / "plan-action-integration-inclusion-2021-2027.txt"
 WEB = CORPUS / "reseaux-cooperation-ue-integration-migrants.txt"
 CHILD_TIMEOUT = 600.0
 
@@ -183,20 +182,23 @@ def assert_complete_and_consistent(state: IndexState, files: dict[str, Path]) ->
 def test_ingest_killed_between_documents_is_completed_by_the_next_run(tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    # the small document first, then the plan: killed once the first is recorded
+    # two documents, killed once the first is recorded. Both small: the second is the page
+    # reworded (other passages, other ids), so each run embeds seconds of text, not the plan's
+    # minute (the kill point is the record, not an amount of work)
     shutil.copy(WEB, corpus / "a-reseaux.txt")
-    shutil.copy(PLAN, corpus / "b-plan.txt")
-    files = {"a-reseaux": corpus / "a-reseaux.txt", "b-plan": corpus / "b-plan.txt"}
+    reworded = WEB.read_text(encoding="utf-8").replace("migrants", "personnes migrantes")
+    (corpus / "b-reseaux.txt").write_text(reworded, encoding="utf-8")
+    files = {"a-reseaux": corpus / "a-reseaux.txt", "b-reseaux": corpus / "b-reseaux.txt"}
     data = tmp_path / "data"
 
     kill_when(PAUSED_AFTER_FIRST_RECORD_CHILD, "RECORDED a-reseaux", data, corpus, tmp_path / "child.log")
     midway = read_index(data)
     assert sorted(midway.manifest) == ["a-reseaux"]
-    # both documents were embedded in one batch: b-plan's points may be there, its record is not
+    # both documents were embedded in one batch: b-reseaux's points may be there, its record is not
     assert midway.ids("a-reseaux")
 
     out = run_cli_ingest(data, corpus)
-    assert "a-reseaux: unchanged" in out and "b-plan: added" in out
+    assert "a-reseaux: unchanged" in out and "b-reseaux: added" in out
     assert_complete_and_consistent(read_index(data), files)
     # and a further run finds nothing to do
     assert "Index already up to date" in run_cli_ingest(data, corpus)
