@@ -28,7 +28,7 @@ serve: setup
 
 # One pytest process per group: every test service keeps its model sessions and Edge shard
 # until its process ends, and one process for the whole suite grew past the machine's memory.
-TEST_GROUPS = $(wildcard tests/api/test_*.py) tests/index tests/evaluation "tests/ingest tests/qa tests/test_compose.py tests/test_layout.py"
+TEST_GROUPS = $(wildcard tests/api/test_*.py) tests/index tests/evaluation "tests/core tests/ingest tests/qa tests/test_compose.py tests/test_layout.py"
 
 test: setup
 	$(VENV)/bin/mypy

