@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import CORPUS, SHARED_MODELS
+from tests.conftest import CORPUS, SHARED_MODELS, corpus_index
 
 REPO = Path(__file__).resolve().parent.parent
 #: Long enough for a first ingest of the whole corpus on a busy 2-core machine.
@@ -39,20 +39,26 @@ def _log_tail(path: Path) -> str:
 @contextmanager
 def live_server(
     workdir: Path,
-    corpus_files: Sequence[str],
+    corpus_files: Sequence[str] | None,
     env: dict[str, str] | None = None,
     ready_headers: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Run the API on a free 127.0.0.1 port until it is ready; yields its base URL.
 
-    ``corpus_files`` are names under ``corpus/`` (``sources.json`` is copied too, for titles).
+    ``corpus_files`` are names under ``corpus/`` (``sources.json`` is copied too, for titles);
+    None: the whole ``corpus/``, read where it is, with the session's prebuilt index
+    (:func:`tests.conftest.corpus_index`) so the server starts without ingesting.
     ``ready_headers`` go with the readiness polls (an X-API-Key when reads need one).
     """
-    corpus = workdir / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    for name in [*corpus_files, "sources.json"]:
-        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(CORPUS / name, corpus / name)
+    if corpus_files is None:
+        corpus = CORPUS
+        corpus_index(workdir / "data")
+    else:
+        corpus = workdir / "corpus"
+        corpus.mkdir(parents=True, exist_ok=True)
+        for name in [*corpus_files, "sources.json"]:
+            (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(CORPUS / name, corpus / name)
     port = free_port()
     full_env = {
         **os.environ,

@@ -1,8 +1,8 @@
 """The API fuzzed from its own OpenAPI schema (schemathesis): no input makes it answer 500.
 
 Every operation gets generated requests, valid and invalid (schemathesis' positive and
-negative modes), sent in-process to the real app over a real index: the corpus ingested
-once into a data dir of this module's own, since the fuzzer uploads and deletes documents.
+negative modes), sent in-process to the real app over a real index: the corpus index
+copied into a data dir of this module's own, since the fuzzer uploads and deletes documents.
 Writes carry a valid X-API-Key so they are really exercised. ``call_and_validate`` runs
 schemathesis' default checks as well: no server error, documented status codes and
 content types, responses matching their schema, invalid input refused, valid input
@@ -25,7 +25,7 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 from api.main import create_app
 from core.settings import Settings
 from qa.service import PolicyQAService
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, corpus_index
 from tests.isolated import isolated_settings, own_store
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,7 @@ EXAMPLES = 15
 FUZZ_ROOT = Path(tempfile.gettempdir()) / f"policyqa-fuzz-{os.getpid()}"
 FUZZ_SETTINGS = isolated_settings(
     FUZZ_ROOT / "data",
-    corpus_dir=FUZZ_ROOT / "corpus",
+    corpus_dir=CORPUS,  # read only: uploads and deletes touch the data dir alone
     api_keys=[KEY],
     # a background optimisation of answers: spare the CPU (the field may not exist)
     **({"prime_answer_cache": False} if "prime_answer_cache" in Settings.model_fields else {}),
@@ -56,12 +56,12 @@ schema.app, schema.location = APP, "/openapi.json"  # what from_asgi sets: reque
 
 @pytest.fixture(scope="module", autouse=True)
 def indexed_service() -> Iterator[PolicyQAService]:
-    """The corpus ingested into this module's own data dir, and the service ready."""
+    """The corpus index copied into this module's own data dir, and the service ready."""
     shutil.rmtree(FUZZ_ROOT, ignore_errors=True)
-    shutil.copytree(CORPUS, FUZZ_SETTINGS.corpus_dir)
+    corpus_index(FUZZ_SETTINGS.data_dir)
     try:
         with own_store(FUZZ_SETTINGS):
-            SERVICE.start()  # loads the model and ingests the corpus (the index is empty)
+            SERVICE.start()  # loads the model and finds the corpus indexed
             assert SERVICE.ready, SERVICE.load_error
             yield SERVICE
     finally:

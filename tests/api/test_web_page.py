@@ -88,9 +88,9 @@ FRENCH_MONTHS = [
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("web-server")
     env = {"POLICYQA_API_KEYS": API_KEY}
-    # the PDF of the action plan gives its text passages their pages (sources.json: alternate_of)
-    corpus = [f"{PLAN}.txt", f"pdf/{PLAN}.pdf", f"{NETWORKS}.txt"]
-    with live_server(workdir, corpus, env=env) as base:
+    # the whole corpus: the PDF of the action plan gives its text passages their pages
+    # (sources.json: alternate_of)
+    with live_server(workdir, None, env=env) as base:
         yield base
 
 
