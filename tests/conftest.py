@@ -100,17 +100,15 @@ def corpus_index(data_dir: Path) -> None:
     from; older keys are removed. Tests that are about ingesting still ingest on their own.
     """
     from index.indexing import Indexer
-    from index.stores import close_store
+    from tests.isolated import isolated_settings, own_store  # it imports this module
 
     cached = INDEX_CACHE / index_key()
     if not cached.is_dir():
         INDEX_CACHE.mkdir(parents=True, exist_ok=True)
         build = Path(tempfile.mkdtemp(prefix="build-", dir=INDEX_CACHE))
-        settings = Settings(data_dir=build, models_path=SHARED_MODELS, qdrant_url=None)
-        try:
+        settings = isolated_settings(build)
+        with own_store(settings):
             Indexer(settings).sync_corpus()
-        finally:
-            close_store(settings)
         for stale in INDEX_CACHE.iterdir():  # older keys, and builds a killed run left behind
             if stale != build and (
                 not stale.name.startswith("build-") or time.time() - stale.stat().st_mtime > 3600
