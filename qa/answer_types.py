@@ -114,6 +114,48 @@ _SOURCE_RE = re.compile(
 )
 
 
+#: Questions asking why, or what something is for ("dans quel but", "zu welchem Zweck", "para que
+#: serve", "a che cosa serve", "what is X for"). The Spanish and Portuguese "para / por qué"
+#: only at the start: inside a question "para que" introduces a clause.
+_PURPOSE_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"pourquoi|dans quel but|a quoi (?:sert|servent|servira|serviront)|a quelle fin|pour quelle raison"
+    r"|quel(?:le)?s? (?:est|sont|etait) (?:le but|les buts|l'objectif|les objectifs|la finalite|l'objet|la raison)"
+    r"|qu'apporte\w*"
+    r"|why|for what (?:purpose|reason)|to what end|what (?:is|are|was|were) (?:the )?(?:purpose|aim|goal|objective|reason)s?"
+    r"|what (?:is|are|was|will) .{1,80} (?:for|used for|meant to)\W*$|what does .{1,80} aim"
+    r"|warum|wieso|weshalb|wozu|zu welchem zweck|mit welche[mr] (?:ziel|absicht)|was ist (?:das ziel|der zweck)"
+    r"|perche|a che (?:cosa )?serv\w+|a cosa serv\w+|per quale (?:scopo|motivo|ragione|fine)"
+    r"|con quale (?:scopo|obiettivo|fine)|qual e (?:lo scopo|l'obiettivo)"
+    r"|^\W*(?:por|para) que|con que (?:fin|objetivo|proposito)|cual es (?:el objetivo|la finalidad|el proposito)"
+    r"|com que (?:objetivo|finalidade|fim)|qual (?:e )?(?:o objetivo|a finalidade)|para que serv\w+"
+    r"|waarom|waarvoor|met welk doel|wat is het doel"
+    r"|dlaczego|po co|w jakim celu|czemu sluz\w+|jaki jest cel"
+    r")(?!\w)"
+)
+#: A purpose or a reason stated in a French sentence (folded): "afin de", "pour + infinitive",
+#: "vise à", "en vue de", "permet de", "parce que", "grâce à", "objectif"…
+_PURPOSE_FACT_RE = re.compile(
+    r"(?<!\w)(?:"
+    r"afin (?:de|d'|que|qu')|pour (?:en |y |les |leur |lui |se |s'|l'|la |le )?[a-z]+(?:er|ir|re)(?!\w)"
+    r"|vis(?:e|ent|ant|era|eront) a|en vue d|dans le but|a (?:pour|comme) (?:objet|objectif|but|mission|finalite)"
+    r"|permet\w* (?:de|d'|a|aux|au)|permettr\w+|destine\w* a|parce qu|puisqu|car|etant donne|en raison d|grace a"
+    r"|objectif|contribu\w+ a|de maniere a|de facon a"
+    r")"
+)
+
+
+def asks_for_purpose(question: str) -> bool:
+    """Whether the question asks why, or what something is for."""
+    return bool(_PURPOSE_RE.search(fold(question)))
+
+
+@lru_cache(maxsize=16_384)
+def gives_purpose(sentence: str) -> bool:
+    """Whether a French sentence states a purpose or a reason (cached like :func:`gives`)."""
+    return bool(_PURPOSE_FACT_RE.search(fold(sentence)))
+
+
 def asks_for_source(question: str) -> bool:
     """Whether the question asks for the source of a statement (or where to read more)."""
     return bool(_SOURCE_RE.search(fold(question)))

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.models import Passage
 from qa.answer import ExtractiveAnswerer, ScoredSentence, is_reference
-from qa.answer_types import asks_for_source
+from qa.answer_types import asks_for_purpose, asks_for_source, gives_purpose
 
 
 def _scored(passage: str, text: str, start: int, score: float) -> ScoredSentence:
@@ -89,3 +89,52 @@ def test_footnotes_that_point_to_a_publication() -> None:
     assert not is_reference(
         _footnote("26,8 % des adultes nés hors de l’UE avaient un niveau élevé d’éducation en 2019.")
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Dans quel but la Commission a-t-elle constitué un comité d’experts ?",
+        "Pourquoi l’apprentissage de la langue compte-t-il ?",
+        "What is the Radicalisation Awareness Network for?",
+        "Zu welchem Zweck will die Kommission die Urban Academy ausbauen?",
+        "A che cosa serve il premio per l’integrazione?",
+        "¿Para qué pondrá en marcha la Comisión una plataforma en línea?",
+        "Para que serve o instrumento de assistência técnica?",
+        "Met welk doel richt de Commissie een deskundigengroep op?",
+        "W jakim celu Komisja uruchomi platformę internetową?",
+    ],
+)
+def test_questions_asking_why_or_what_for(question: str) -> None:
+    assert asks_for_purpose(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Quand le forum s’est-il réuni pour la première fois ?",
+        "¿Qué medidas propone el plan para que los migrantes aprendan la lengua?",
+        "Which funds support the integration of migrants?",
+    ],
+)
+def test_questions_not_asking_why(question: str) -> None:
+    assert not asks_for_purpose(question)
+
+
+def test_sentences_giving_a_purpose() -> None:
+    assert gives_purpose("Renforcer l’académie urbaine pour en faire un programme global de formation.")
+    assert gives_purpose("Il permet aux gouvernements de partager des informations.")
+    assert gives_purpose("Une plateforme sera lancée afin de suivre les progrès réalisés.")
+    assert not gives_purpose("Le réseau européen d’intégration a tenu sa première réunion en 2016.")
+
+
+def test_a_purpose_sentence_leads_the_answer_to_a_why_question_but_not_the_decision() -> None:
+    """The bonus is a preference (the order shown), so a question is refused or answered
+    on the same scores with or without it."""
+    topic = _scored("p1", "La Commission renforcera l’académie urbaine pour l’intégration.", 0, 0.880)
+    purpose = _scored("p2", "Elle sera étendue pour en faire un programme de formation.", 0, 0.862)
+    purpose.preference = ExtractiveAnswerer().purpose_bonus
+    answerer = ExtractiveAnswerer(keep_within=0.0)
+    ordered = sorted([topic, purpose], key=lambda s: s.rank_key, reverse=True)
+    assert answerer.select(ordered)[0] is purpose
+    assert answerer.signals([], ordered)["best_sentence"] == pytest.approx(0.880)
