@@ -67,7 +67,10 @@ SAMPLE_CHARS = 3000
 
 @lru_cache(maxsize=1)
 def _detector() -> Any:
-    """Built on first use only: loading the language models takes a second and some memory."""
+    """Built on first use only: loading the language models takes seconds and ~575 MB.
+
+    High-accuracy mode on purpose: the low-accuracy one (34 MB, 0.3 s) misread more short
+    texts, and questions are short (README, Benchmarks: ``service_memory.py``)."""
     from lingua import Language as LinguaLanguage
     from lingua import LanguageDetectorBuilder
 
