@@ -13,12 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from haystack import component
 from haystack.utils import ComponentDevice
-from haystack_integrations.components.embedders.sentence_transformers import (
-    SentenceTransformersDocumentEmbedder,
-    SentenceTransformersTextEmbedder,
-)
 
 from core.settings import Settings, get_settings
 from index.cpu import available_cpus, configure_cpu_threads
@@ -27,7 +22,12 @@ from index.model.resolve import resolve_model
 from index.query_batching import BatchingTextEmbedder
 
 if TYPE_CHECKING:
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersTextEmbedder,
+    )
     from sentence_transformers import SentenceTransformer
+
+    from index.passage_embedder import PassageEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,10 @@ def _embedder_kwargs(settings: Settings) -> tuple[dict[str, Any], dict[str, str]
 
 def text_embedder(settings: Settings | None = None) -> SentenceTransformersTextEmbedder:
     """Query embedder: prepends the model's query prompt (``"query: "`` for e5)."""
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersTextEmbedder,
+    )
+
     kwargs, prompts = _embedder_kwargs(settings or get_settings())
     return SentenceTransformersTextEmbedder(prefix=prompts.get("query", ""), **kwargs)
 
@@ -137,39 +141,10 @@ def _fp32_encoder(model_dir: Path) -> OnnxTextEncoder:
     return shared_encoder(model_dir, "fp32", available_cpus())
 
 
-@component
-class PassageEmbedder(SentenceTransformersDocumentEmbedder):
-    """Haystack's document embedder, whose model runs in ONNX Runtime when ``backend_choice`` is
-    ``onnx`` or ``auto`` (then falling back to PyTorch, with a warning, if the export fails).
-    Everything else (prompt, fields embedded with the text, batching of the caller) is the
-    parent's, so the texts embedded are the same either way."""
-
-    def __init__(self, *, backend_choice: Backend = "torch", **kwargs: Any) -> None:
-        # explicit parent: @component rebuilds the class, which breaks zero-argument super()
-        SentenceTransformersDocumentEmbedder.__init__(self, **kwargs)
-        self.backend_choice = backend_choice
-
-    def warm_up(self) -> None:
-        if self.embedding_backend is None and self.backend_choice != "torch":
-            try:
-                self.embedding_backend = OnnxEmbeddingBackend(Path(self.model))  # type: ignore[assignment]
-                return
-            except Exception as exc:  # "auto": a failed export must not stop an ingest
-                if self.backend_choice == "onnx":
-                    raise
-                log.warning(
-                    "ONNX passage encoder unavailable (%s: %s); using PyTorch", type(exc).__name__, exc
-                )
-        SentenceTransformersDocumentEmbedder.warm_up(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = SentenceTransformersDocumentEmbedder.to_dict(self)
-        data["init_parameters"]["backend_choice"] = self.backend_choice
-        return data
-
-
 def document_embedder(settings: Settings | None = None) -> PassageEmbedder:
     """Passage embedder: prepends the model's passage prompt (``"passage: "`` for e5)."""
+    from index.passage_embedder import PassageEmbedder
+
     settings = settings or get_settings()
     kwargs, prompts = _embedder_kwargs(settings)
     choice = passage_backend(settings, kwargs["model"], embedding_device(settings))
@@ -178,7 +153,20 @@ def document_embedder(settings: Settings | None = None) -> PassageEmbedder:
 
 def passage_encoder(settings: Settings | None = None) -> Callable[[list[str]], np.ndarray]:
     """Normalised vectors of texts given with their prompt, by the passage embedder's model and
-    backend (the answer step's sentences and questions): one model per process either way."""
+    backend (the answer step's sentences and questions): one model per process either way.
+
+    The ONNX encoder is opened directly: the Haystack component around it imports
+    sentence-transformers and transformers (~3.5 s of a process start), which a service
+    whose index is up to date never needs."""
+    settings = settings or get_settings()
+    kwargs, _ = _embedder_kwargs(settings)
+    if passage_backend(settings, kwargs["model"], embedding_device(settings)) != "torch":
+        try:
+            return OnnxEmbeddingBackend(Path(kwargs["model"])).encoder.encode
+        except Exception as exc:  # "auto": as PassageEmbedder.warm_up, fall back to PyTorch
+            if settings.passage_backend == "onnx":
+                raise
+            log.warning("ONNX passage encoder unavailable (%s: %s); using PyTorch", type(exc).__name__, exc)
     embedder = document_embedder(settings)
     embedder.warm_up()
     backend = embedder.embedding_backend

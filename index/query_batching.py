@@ -100,15 +100,10 @@ class BatchingTextEmbedder:
         with self._lock:
             if self._batcher is not None:
                 return
-            from haystack_integrations.components.embedders.sentence_transformers import (
-                SentenceTransformersTextEmbedder,
-            )
-
-            inner = SentenceTransformersTextEmbedder(**self.embedder_params)
             if self.backend in ("onnx", "auto"):
                 try:
                     self._batcher = QueryBatcher(
-                        self._onnx_encode(inner, self.precision), self.max_batch_size
+                        self._onnx_encode(self.embedder_params, self.precision), self.max_batch_size
                     )
                     return
                 except Exception as exc:  # "auto": a failed export must not stop the service
@@ -117,6 +112,13 @@ class BatchingTextEmbedder:
                     log.warning(
                         "ONNX query encoder unavailable (%s: %s); using PyTorch", type(exc).__name__, exc
                     )
+            # imported here: sentence-transformers and transformers take ~3.5 s to import,
+            # which the ONNX path does without
+            from haystack_integrations.components.embedders.sentence_transformers import (
+                SentenceTransformersTextEmbedder,
+            )
+
+            inner = SentenceTransformersTextEmbedder(**self.embedder_params)
             inner.warm_up()
             backend = inner.embedding_backend
             if backend is None:
@@ -136,12 +138,13 @@ class BatchingTextEmbedder:
             self._batcher = QueryBatcher(encode, self.max_batch_size)
 
     @staticmethod
-    def _onnx_encode(inner: Any, precision: Precision) -> EncodeBatch:
-        """The ONNX Runtime path (index.model.onnx) with the wrapped embedder's prompt."""
+    def _onnx_encode(params: dict[str, Any], precision: Precision) -> EncodeBatch:
+        """The ONNX Runtime path (index.model.onnx) with the wrapped embedder's prompt
+        (``params``: the Haystack text embedder's, of which it reads the model and prompt)."""
         from pathlib import Path
 
-        encoder = shared_encoder(Path(inner.model).resolve(), precision, available_cpus())
-        prefix, suffix = inner.prefix, inner.suffix
+        encoder = shared_encoder(Path(params["model"]).resolve(), precision, available_cpus())
+        prefix, suffix = params.get("prefix", ""), params.get("suffix", "")
 
         def encode(texts: list[str]) -> Sequence[Sequence[float]]:
             return encoder.encode([prefix + t + suffix for t in texts])

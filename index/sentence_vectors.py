@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
-from haystack_integrations.components.embedders.sentence_transformers import (
-    SentenceTransformersDocumentEmbedder,
-)
 
 from index.stores.base import SENTENCE_META
 from ingest.sentences import split_sentences
+
+if TYPE_CHECKING:  # imported where used: sentence-transformers takes seconds to import
+    from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
+    )
 
 
 def passage_sentences(text: str) -> list[str]:
@@ -57,6 +59,10 @@ class SentenceEmbedder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SentenceEmbedder:
+        from haystack_integrations.components.embedders.sentence_transformers import (
+            SentenceTransformersDocumentEmbedder,
+        )
+
         params = data["init_parameters"]
         params["embedder"] = SentenceTransformersDocumentEmbedder.from_dict(params["embedder"])
         return default_from_dict(cls, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,7 +189,8 @@ def test_passage_embedder_in_onnx_runtime_embeds_like_pytorch(settings: Settings
     the same texts (prompt, context field, separator: Haystack's) and the same vectors."""
     from haystack import Document
 
-    from index.embedders import OnnxEmbeddingBackend, PassageEmbedder, document_embedder, passage_encoder
+    from index.embedders import OnnxEmbeddingBackend, document_embedder, passage_encoder
+    from index.passage_embedder import PassageEmbedder
     from tests.index.test_embeddings import corpus_sentences
 
     onnx = document_embedder(settings)
@@ -225,3 +227,39 @@ def test_passage_backend_choice(settings: Settings) -> None:
     strict = settings.model_copy(update={"passage_backend": "onnx"})
     with pytest.raises(ValueError, match="POLICYQA_PASSAGE_BACKEND=onnx"):
         passage_backend(strict, "intfloat/multilingual-e5-base", "cpu")
+
+
+def test_passage_encoder_falls_back_to_torch_when_onnx_fails(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer step's encoder opens ONNX Runtime directly (not through the Haystack
+    component); "auto" still falls back to PyTorch, with the same vectors."""
+    import logging
+
+    import index.embedders as embedders
+
+    text = ["passage: Le Fonds social européen plus soutient l’intégration."]
+    onnx = embedders.passage_encoder(settings)(text)
+
+    def broken(model_dir: Path) -> None:
+        raise RuntimeError("no ONNX here")
+
+    monkeypatch.setattr(embedders, "_fp32_encoder", broken)
+    with caplog.at_level(logging.WARNING, logger="index.embedders"):
+        torch = embedders.passage_encoder(settings)(text)
+    assert "ONNX passage encoder unavailable" in caplog.text
+    assert float(np.dot(onnx[0], torch[0])) > 0.9999
+
+
+def test_serving_imports_no_sentence_transformers() -> None:
+    """sentence-transformers and transformers take ~3.5 s to import; a service on the ONNX
+    path (the default) never needs them, so neither the modules nor the query and answer
+    encoders import them (every server and CLI start pays what they import)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, index.embedders, index.indexing, qa.service\n"
+        "assert 'sentence_transformers' not in sys.modules, 'imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
