@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.utils import ComponentDevice
+from haystack.utils.hf import deserialize_hf_model_kwargs
 
 from core.settings import Settings, get_settings
 from index.cpu import available_cpus, configure_cpu_threads
@@ -23,11 +25,13 @@ from index.query_batching import BatchingTextEmbedder
 
 if TYPE_CHECKING:
     from haystack_integrations.components.embedders.sentence_transformers import (
+        SentenceTransformersDocumentEmbedder,
         SentenceTransformersTextEmbedder,
     )
+    from haystack_integrations.components.embedders.sentence_transformers.embedding_backend.backend import (
+        _SentenceTransformersEmbeddingBackend,
+    )
     from sentence_transformers import SentenceTransformer
-
-    from index.passage_embedder import PassageEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +145,84 @@ def _fp32_encoder(model_dir: Path) -> OnnxTextEncoder:
     return shared_encoder(model_dir, "fp32", available_cpus())
 
 
+@component
+class PassageEmbedder:
+    """Haystack's sentence-transformers document embedder, whose model runs in ONNX Runtime when
+    ``backend_choice`` is ``onnx`` or ``auto`` (then falling back to PyTorch, with a warning, if
+    the export fails). The texts embedded (prompt, fields embedded with the text, separator)
+    are Haystack's either way.
+
+    It wraps the Haystack component instead of subclassing it so that importing this module
+    does not import sentence-transformers and transformers (~3.5 s of every process start):
+    a service whose index is up to date never builds this component."""
+
+    def __init__(
+        self,
+        *,
+        backend_choice: Backend = "torch",
+        meta_fields_to_embed: list[str] | None = None,
+        embedding_separator: str = "\n",
+        **kwargs: Any,
+    ) -> None:
+        self.backend_choice: Backend = backend_choice
+        self.meta_fields_to_embed = list(meta_fields_to_embed or [])
+        self.embedding_separator = embedding_separator
+        self.model: str = kwargs["model"]
+        self._kwargs = kwargs
+        self._embedder: SentenceTransformersDocumentEmbedder | None = None
+
+    @property
+    def embedding_backend(self) -> _SentenceTransformersEmbeddingBackend | OnnxEmbeddingBackend | None:
+        return self._embedder.embedding_backend if self._embedder is not None else None
+
+    def _haystack_embedder(self) -> SentenceTransformersDocumentEmbedder:
+        from haystack_integrations.components.embedders.sentence_transformers import (
+            SentenceTransformersDocumentEmbedder,
+        )
+
+        if self._embedder is None:
+            self._embedder = SentenceTransformersDocumentEmbedder(**self._kwargs)
+        # the indexing pipeline sets these after construction, as on Haystack's component
+        self._embedder.meta_fields_to_embed = self.meta_fields_to_embed
+        self._embedder.embedding_separator = self.embedding_separator
+        return self._embedder
+
+    def warm_up(self) -> None:
+        embedder = self._haystack_embedder()
+        if embedder.embedding_backend is not None:
+            return
+        if self.backend_choice != "torch":
+            try:
+                embedder.embedding_backend = OnnxEmbeddingBackend(Path(self.model))  # type: ignore[assignment]
+                return
+            except Exception as exc:  # "auto": a failed export must not stop an ingest
+                if self.backend_choice == "onnx":
+                    raise
+                log.warning(
+                    "ONNX passage encoder unavailable (%s: %s); using PyTorch", type(exc).__name__, exc
+                )
+        embedder.warm_up()
+
+    @component.output_types(documents=list[Document])
+    def run(self, documents: list[Document]) -> dict[str, list[Document]]:
+        self.warm_up()
+        result: dict[str, list[Document]] = self._haystack_embedder().run(documents=documents)
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        params = self._haystack_embedder().to_dict()["init_parameters"]
+        return default_to_dict(self, backend_choice=self.backend_choice, **params)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PassageEmbedder:
+        params = data["init_parameters"]
+        if params.get("model_kwargs") is not None:
+            deserialize_hf_model_kwargs(params["model_kwargs"])
+        return default_from_dict(cls, data)
+
+
 def document_embedder(settings: Settings | None = None) -> PassageEmbedder:
     """Passage embedder: prepends the model's passage prompt (``"passage: "`` for e5)."""
-    from index.passage_embedder import PassageEmbedder
-
     settings = settings or get_settings()
     kwargs, prompts = _embedder_kwargs(settings)
     choice = passage_backend(settings, kwargs["model"], embedding_device(settings))
@@ -167,13 +245,11 @@ def passage_encoder(settings: Settings | None = None) -> Callable[[list[str]], n
             if settings.passage_backend == "onnx":
                 raise
             log.warning("ONNX passage encoder unavailable (%s: %s); using PyTorch", type(exc).__name__, exc)
-    embedder = document_embedder(settings)
+    embedder = document_embedder(settings.model_copy(update={"passage_backend": "torch"}))
     embedder.warm_up()
     backend = embedder.embedding_backend
-    if isinstance(backend, OnnxEmbeddingBackend):
-        return backend.encoder.encode
-    if backend is None:  # warm_up always sets it; keeps type checkers honest
-        raise RuntimeError(f"Could not load the embedding model {embedder.model!r}.")
+    if backend is None or isinstance(backend, OnnxEmbeddingBackend):  # keeps type checkers honest
+        raise RuntimeError(f"Could not load the embedding model {embedder.model!r} in PyTorch.")
     model = backend.model  # the process's one SentenceTransformer (the backend cache)
 
     def encode(texts: list[str]) -> np.ndarray:

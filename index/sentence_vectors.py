@@ -11,17 +11,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 
+from index.embedders import PassageEmbedder
 from index.stores.base import SENTENCE_META
 from ingest.sentences import split_sentences
-
-if TYPE_CHECKING:  # imported where used: sentence-transformers takes seconds to import
-    from haystack_integrations.components.embedders.sentence_transformers import (
-        SentenceTransformersDocumentEmbedder,
-    )
 
 
 def passage_sentences(text: str) -> list[str]:
@@ -33,7 +29,7 @@ def passage_sentences(text: str) -> list[str]:
 class SentenceEmbedder:
     """Adds ``meta[SENTENCE_META]``, one vector per sentence, with the passage embedder's model."""
 
-    def __init__(self, embedder: SentenceTransformersDocumentEmbedder) -> None:
+    def __init__(self, embedder: PassageEmbedder) -> None:
         self.embedder = embedder
 
     def warm_up(self) -> None:
@@ -59,10 +55,6 @@ class SentenceEmbedder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SentenceEmbedder:
-        from haystack_integrations.components.embedders.sentence_transformers import (
-            SentenceTransformersDocumentEmbedder,
-        )
-
         params = data["init_parameters"]
-        params["embedder"] = SentenceTransformersDocumentEmbedder.from_dict(params["embedder"])
-        return default_from_dict(cls, data)
+        embedder = PassageEmbedder.from_dict(params["embedder"])
+        return default_from_dict(cls, {**data, "init_parameters": {**params, "embedder": embedder}})

@@ -189,8 +189,8 @@ def test_passage_embedder_in_onnx_runtime_embeds_like_pytorch(settings: Settings
     the same texts (prompt, context field, separator: Haystack's) and the same vectors."""
     from haystack import Document
 
-    from index.embedders import OnnxEmbeddingBackend, document_embedder, passage_encoder
-    from index.passage_embedder import PassageEmbedder
+    from index.embedders import OnnxEmbeddingBackend, PassageEmbedder, document_embedder, passage_encoder
+    from index.sentence_vectors import SentenceEmbedder
     from tests.index.test_embeddings import corpus_sentences
 
     onnx = document_embedder(settings)
@@ -201,6 +201,8 @@ def test_passage_embedder_in_onnx_runtime_embeds_like_pytorch(settings: Settings
         {**data, "init_parameters": {**data["init_parameters"], "backend_choice": "torch"}}
     )
     assert PassageEmbedder.from_dict(data).to_dict() == data
+    sentences = SentenceEmbedder(onnx).to_dict()  # the pipeline's other component around it
+    assert SentenceEmbedder.from_dict(sentences).to_dict() == sentences
     docs = [Document(content=s, meta={"embed_context": "Plan d’action"}) for s in corpus_sentences()[:24]]
     docs.append(Document(content="", meta={}))  # an empty text still gets a vector, as in PyTorch
     onnx.warm_up()
